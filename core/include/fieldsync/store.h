@@ -69,12 +69,12 @@ struct StoreInfo {
   std::string cipher;  // "AES-256-GCM"
   int page_size = 0;
   int reserve_bytes = 0;
-  uint64_t page_count = 0;       // pages in the main file (WAL not included)
-  uint64_t wal_bytes = 0;        // size of the -wal file, 0 if absent
-  std::string database_id;       // hex
-  std::string data_key_id;       // hex; changes when the data key is rotated
-  uint64_t key_generation = 0;   // bumps on every passphrase change or rotation
-  KekSpec kek;                   // salt is not secret but is not printed by the CLI
+  uint64_t page_count = 0;      // pages in the main file (WAL not included)
+  uint64_t wal_bytes = 0;       // size of the -wal file, 0 if absent
+  std::string database_id;      // hex
+  std::string data_key_id;      // hex; changes when the data key is rotated
+  uint64_t key_generation = 0;  // bumps on every passphrase change or rotation
+  KekSpec kek;                  // salt is not secret but is not printed by the CLI
 };
 
 // Result of Verify(): every page authenticated, then PRAGMA integrity_check.
@@ -134,6 +134,9 @@ class Store {
   Store(std::string path, StoreOptions options);
   static Result<std::unique_ptr<Store>> OpenImpl(const std::string& path, const KeyProvider& key,
                                                  const StoreOptions& options, bool create);
+  // Opens the SQLite connection through the encrypting VFS and applies the pragmas.
+  Status Connect(bool creating);
+  void ScrubStaleSlot();
 
   std::string path_;
   StoreOptions options_;

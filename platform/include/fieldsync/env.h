@@ -32,8 +32,7 @@ class Env {
   virtual Result<uint64_t> FileSize(const std::string& path) = 0;
   virtual Result<std::string> ReadFile(const std::string& path) = 0;
   // Reads up to n bytes at offset; fewer only at end of file.
-  virtual Result<std::string> ReadFileRange(const std::string& path, uint64_t offset,
-                                            size_t n) = 0;
+  virtual Result<std::string> ReadFileRange(const std::string& path, uint64_t offset, size_t n) = 0;
   // Writes data at offset in an existing file and fsyncs it.
   virtual Status WriteFileRange(const std::string& path, uint64_t offset,
                                 std::string_view data) = 0;

@@ -9,8 +9,8 @@
 //                          and derives the KEK from it with HKDF-SHA256 and the stored salt.
 //
 // A host writes its own provider by subclassing KeyProvider: NewSpec() says how a new wrapping is
-// made (kind, parameters, fresh salt), DeriveKek() recomputes the KEK from a stored spec. A provider
-// that cannot serve a spec (a passphrase offered for a raw-key database) returns WrongKey.
+// made (kind, parameters, fresh salt), DeriveKek() recomputes the KEK from a stored spec. A
+// provider that cannot serve a spec (a passphrase offered for a raw-key database) returns WrongKey.
 //
 // Thread safety: providers are immutable after construction and safe for concurrent use.
 #pragma once

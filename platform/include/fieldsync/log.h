@@ -19,8 +19,8 @@ enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 const char* LogLevelName(LogLevel level);
 
 // component: a short subsystem name such as "vfs" or "store".
-using LogSink = std::function<void(LogLevel level, std::string_view component,
-                                   std::string_view message)>;
+using LogSink =
+    std::function<void(LogLevel level, std::string_view component, std::string_view message)>;
 
 // Replaces the sink; an empty function restores the default stderr sink.
 void SetLogSink(LogSink sink);

@@ -136,8 +136,8 @@ class [[nodiscard]] Result {
 }  // namespace fieldsync
 
 // Propagates a non-OK Status from an expression returning Status.
-#define FIELDSYNC_RETURN_IF_ERROR(expr)           \
-  do {                                            \
-    ::fieldsync::Status fs_status_ = (expr);      \
-    if (!fs_status_.ok()) return fs_status_;      \
+#define FIELDSYNC_RETURN_IF_ERROR(expr)      \
+  do {                                       \
+    ::fieldsync::Status fs_status_ = (expr); \
+    if (!fs_status_.ok()) return fs_status_; \
   } while (0)
