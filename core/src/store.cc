@@ -36,6 +36,11 @@ OpenPaths& GetOpenPaths() {
 }
 
 Status FromSqlite(sqlite3* db, int rc, std::string_view context) {
+  // sqlite3_open_v2 reports primary codes only; the handle knows the extended one.
+  if (db != nullptr && sqlite3_extended_errcode(db) != SQLITE_OK &&
+      (sqlite3_extended_errcode(db) & 0xff) == (rc & 0xff)) {
+    rc = sqlite3_extended_errcode(db);
+  }
   std::string detail = vfs::TakeLastError();
   std::string message =
       std::string(context) + ": " +

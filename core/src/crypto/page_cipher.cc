@@ -121,9 +121,20 @@ bool PageCipher::Decrypt(PageKind kind, uint32_t pgno, const uint8_t* nonce, con
 
 bool PageCipher::OpenInPlace(PageKind kind, uint32_t pgno, uint8_t* page) {
   const uint8_t* tail = page + usable_size_;
+  // The hints are a function of (pgno, key), so comparing them authenticates them: no byte of
+  // a page image can change unnoticed.
+  if (GetBig32(tail + kNonceSize + kTagSize) != pgno ||
+      std::memcmp(tail + kNonceSize + kTagSize + 4, key_id_.data(), 4) != 0) {
+    return false;
+  }
   uint8_t nonce[kNonceSize];
   std::memcpy(nonce, tail, kNonceSize);
-  return Decrypt(kind, pgno, nonce, tail + kNonceSize, page, page);
+  if (!Decrypt(kind, pgno, nonce, tail + kNonceSize, page, page)) return false;
+  // SQLite checksums WAL frames over the whole page image, tail included, and checks them again
+  // when it rebuilds the WAL index after a crash. Pages it creates have a zero tail, so every
+  // page it reads must show a zero tail too, or recovery would reject committed frames.
+  std::memset(page + usable_size_, 0, kPageReserve);
+  return true;
 }
 
 std::string PageCipher::Diagnose(PageKind kind, uint32_t pgno, const uint8_t* page) {
@@ -134,13 +145,17 @@ std::string PageCipher::Diagnose(PageKind kind, uint32_t pgno, const uint8_t* pa
   const uint8_t* tail = page + usable_size_;
   const uint32_t stored_pgno = GetBig32(tail + kNonceSize + kTagSize);
   const uint8_t* stored_key = tail + kNonceSize + kTagSize + 4;
+  std::vector<uint8_t> scratch(page_size_);
+  if (Decrypt(kind, pgno, tail, tail + kNonceSize, page, scratch.data())) {
+    return what +
+           " failed its integrity check: its page-number or key hint was modified (tampered)";
+  }
   if (std::memcmp(stored_key, key_id_.data(), 4) != 0) {
     return what +
            " was encrypted under a different data key: it was copied in from another "
            "database (tampered)";
   }
   if (stored_pgno != pgno) {
-    std::vector<uint8_t> scratch(page_size_);
     if (Decrypt(kind, stored_pgno, tail, tail + kNonceSize, page, scratch.data())) {
       return what + " holds the authentic contents of page " + std::to_string(stored_pgno) +
              ": pages were moved or swapped (tampered)";

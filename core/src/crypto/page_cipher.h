@@ -6,13 +6,13 @@
 //   +0   12  nonce      a 96-bit counter started at a random value for every PageCipher, so a
 //                       nonce is never reused under one key (see docs/security.md for the bound)
 //   +12  16  GCM tag    over the ciphertext and the associated data below
-//   +28   4  page hint  the page number the image was sealed for (big-endian), diagnosis only
-//   +32   4  key hint   the first 4 bytes of the data-key id, diagnosis only
+//   +28   4  page hint  the page number the image was sealed for (big-endian)
+//   +32   4  key hint   the first 4 bytes of the data-key id
 //
 // Associated data (authenticated, not stored): database id (16) | page kind (1) | page number (4).
 // So a page moved to another position, moved between the database, WAL and journal, or copied in
-// from another database fails authentication. The hints only let Diagnose() say which of those
-// happened; they are not trusted for anything else.
+// from another database fails authentication. The hints let Diagnose() say which of those
+// happened; they must equal the expected values, so they cannot be altered unnoticed either.
 //
 // Thread safety: a PageCipher holds OpenSSL contexts and a nonce counter; one thread at a time
 // (the VFS gives each open file its own).
@@ -53,7 +53,8 @@ class PageCipher {
   // `plain` and `out` are page_size bytes and must not overlap. False only if OpenSSL fails.
   bool Seal(PageKind kind, uint32_t pgno, const uint8_t* plain, uint8_t* out);
 
-  // Authenticates and decrypts a page image in place. On false the usable part holds garbage.
+  // Authenticates and decrypts a page image in place and zeroes its tail, which is what SQLite
+  // must see (see the .cc). On false the usable part holds garbage.
   bool OpenInPlace(PageKind kind, uint32_t pgno, uint8_t* page);
 
   // Why the page image `page` (as read from disk, unmodified) does not authenticate as `pgno`:

@@ -1,0 +1,625 @@
+// tests/tools/cli_test.cc: fieldsync-cli's contract, checked against the real binary.
+//
+// Each case makes a fresh temporary directory, runs FIELDSYNC_CLI_PATH as a subprocess
+// (posix_spawn) with an environment built from scratch (only the variables the case names, plus
+// sanitizer and library-path variables passed through), and checks its exit code, stdout and
+// stderr. Nothing is mocked: the databases are real encrypted files made by core.
+//
+// Where the passphrase itself is not the point, cases use FIELDSYNC_KEY_HEX: every passphrase open
+// costs a full scrypt (~0.1 s), and the CLI deliberately offers no way to lower that cost.
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "fieldsync/store.h"
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+constexpr char kCli[] = FIELDSYNC_CLI_PATH;
+constexpr char kPassphrase[] = "correct horse battery staple";
+constexpr char kOtherPassphrase[] = "Tr0ub4dor&3 saddle";
+constexpr char kKeyHex[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+constexpr char kOtherKeyHex[] = "f0e1d2c3b4a5968778695a4b3c2d1e0f00112233445566778899aabbccddeeff";
+
+using EnvVars = std::vector<std::pair<std::string, std::string>>;
+
+const EnvVars kPassphraseEnv = {{"FIELDSYNC_PASSPHRASE", kPassphrase}};
+const EnvVars kKeyHexEnv = {{"FIELDSYNC_KEY_HEX", kKeyHex}};
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string ReadWholeFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// A fresh directory under the system temporary directory, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "fieldsync_cli_test.XXXXXX").string();
+    REQUIRE(mkdtemp(pattern.data()) != nullptr);
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  // An absolute path inside the directory.
+  std::string File(const std::string& name) const { return (path_ / name).string(); }
+
+  // Runs fieldsync-cli with `args` and exactly `env` (plus pass-through variables), stdin from
+  // /dev/null, stdout and stderr captured through files in this directory.
+  RunResult Run(const std::vector<std::string>& args, const EnvVars& env = {}) {
+    const std::string out_path = File("stdout." + std::to_string(runs_));
+    const std::string err_path = File("stderr." + std::to_string(runs_));
+    ++runs_;
+
+    std::vector<std::string> argv_storage = {kCli};
+    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& arg : argv_storage) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+
+    std::vector<std::string> env_storage;
+    for (const auto& [name, value] : env) env_storage.push_back(name + "=" + value);
+    // Sanitizer builds and shared-library builds need these to run at all; none is a key.
+    for (const char* name :
+         {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "LD_LIBRARY_PATH", "TMPDIR"}) {
+      if (const char* value = std::getenv(name))
+        env_storage.push_back(std::string(name) + "=" + value);
+    }
+    std::vector<char*> envp;
+    for (std::string& entry : env_storage) envp.push_back(entry.data());
+    envp.push_back(nullptr);
+
+    posix_spawn_file_actions_t actions;
+    REQUIRE(posix_spawn_file_actions_init(&actions) == 0);
+    REQUIRE(posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0) ==
+            0);
+    REQUIRE(posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
+                                             O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0);
+    REQUIRE(posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
+                                             O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0);
+    pid_t pid = 0;
+    const int spawn_error = posix_spawn(&pid, kCli, &actions, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    REQUIRE_MESSAGE(spawn_error == 0, "posix_spawn failed: " << std::strerror(spawn_error));
+
+    int wait_status = 0;
+    pid_t waited = 0;
+    do {
+      waited = waitpid(pid, &wait_status, 0);
+    } while (waited < 0 && errno == EINTR);
+    REQUIRE(waited == pid);
+
+    RunResult result;
+    result.out = ReadWholeFile(out_path);
+    result.err = ReadWholeFile(err_path);
+    if (WIFEXITED(wait_status)) {
+      result.exit_code = WEXITSTATUS(wait_status);
+    } else {
+      FAIL("fieldsync-cli was killed by signal " << WTERMSIG(wait_status)
+                                                 << "; stderr: " << result.err);
+    }
+    return result;
+  }
+
+ private:
+  fs::path path_;
+  int runs_ = 0;
+};
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+bool StartsWith(const std::string& s, const std::string& prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+// The single `error: ...` line of stderr. Any other line must be a library log line ("log: ...");
+// usage errors may add their "usage:" hint and help text.
+std::string ErrorLine(const RunResult& r) {
+  std::string error_line;
+  int error_lines = 0;
+  for (const std::string& line : Lines(r.err)) {
+    if (StartsWith(line, "error: ")) {
+      error_line = line;
+      ++error_lines;
+    }
+  }
+  CHECK_MESSAGE(error_lines == 1, "stderr: " << r.err);
+  return error_line;
+}
+
+// Checks exit code and the `error: <code>: ` prefix of the error line.
+void CheckFails(const RunResult& r, int exit_code, const std::string& code) {
+  CHECK_MESSAGE(r.exit_code == exit_code, "stderr: " << r.err);
+  const std::string line = ErrorLine(r);
+  CHECK_MESSAGE(StartsWith(line, "error: " + code + ": "), "stderr: " << r.err);
+  if (code != "usage") {
+    for (const std::string& other : Lines(r.err)) {
+      if (other != line) CHECK_MESSAGE(StartsWith(other, "log: "), "stderr: " << r.err);
+    }
+  }
+}
+
+void CheckSucceeds(const RunResult& r) {
+  REQUIRE_MESSAGE(r.exit_code == 0, "stderr: " << r.err);
+  CHECK_MESSAGE(r.err.find("error:") == std::string::npos, "stderr: " << r.err);
+}
+
+Json ParseOneJsonLine(const std::string& out) {
+  const std::vector<std::string> lines = Lines(out);
+  REQUIRE_MESSAGE(lines.size() == 1, "stdout: " << out);
+  return Json::parse(lines[0]);
+}
+
+std::string Hex(const uint8_t* data, size_t size, bool upper) {
+  const char* digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+  std::string hex;
+  for (size_t i = 0; i < size; ++i) {
+    hex.push_back(digits[data[i] >> 4]);
+    hex.push_back(digits[data[i] & 0x0f]);
+  }
+  return hex;
+}
+
+// A database made with kKeyHex holding table t(id, name) with two rows.
+std::string MakeSmallDb(TempDir& dir, const std::string& name = "small.db") {
+  const std::string db = dir.File(name);
+  CheckSucceeds(dir.Run({"init", db}, kKeyHexEnv));
+  CheckSucceeds(dir.Run({"sql", db,
+                         "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT);"
+                         "INSERT INTO t(name) VALUES ('Alice'), ('客户 张伟');"},
+                        kKeyHexEnv));
+  return db;
+}
+
+const char kSmallDbRows[] = "[1,\"Alice\"]\n[2,\"客户 张伟\"]\n";
+
+}  // namespace
+
+// --- usage -------------------------------------------------------------------------------------
+
+TEST_CASE("--help prints usage naming every command on stdout and exits 0") {
+  TempDir dir;
+  for (const char* flag : {"--help", "-h"}) {
+    RunResult r = dir.Run({flag});
+    CHECK(r.exit_code == 0);
+    CHECK(r.err.empty());
+    CHECK(r.out.find("usage:") != std::string::npos);
+    for (const char* command : {"init", "sql", "verify", "passwd", "rekey", "info", "destroy"}) {
+      CHECK_MESSAGE(r.out.find(std::string("  ") + command + " ") != std::string::npos, command);
+    }
+    CHECK(r.out.find("FIELDSYNC_PASSPHRASE") != std::string::npos);
+  }
+}
+
+TEST_CASE("no arguments prints usage on stderr and exits 2") {
+  TempDir dir;
+  RunResult r = dir.Run({});
+  CheckFails(r, 2, "usage");
+  CHECK(r.out.empty());
+  CHECK(r.err.find("init") != std::string::npos);
+}
+
+TEST_CASE("an unknown command exits 2 with a usage error") {
+  TempDir dir;
+  RunResult r = dir.Run({"frobnicate", dir.File("x.db")}, kKeyHexEnv);
+  CheckFails(r, 2, "usage");
+  CHECK(ErrorLine(r) == "error: usage: unknown command 'frobnicate'");
+  CHECK(r.out.empty());
+}
+
+TEST_CASE("a wrong argument count exits 2 with a usage hint") {
+  TempDir dir;
+  const std::string db = dir.File("x.db");
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"init"}, {"sql", db}, {"info", db, db}, {"verify"}}) {
+    RunResult r = dir.Run(args, kKeyHexEnv);
+    CheckFails(r, 2, "usage");
+    CHECK(r.err.find("\nusage: fieldsync-cli " + args[0]) != std::string::npos);
+  }
+  CHECK_FALSE(fs::exists(db));
+}
+
+TEST_CASE("a passphrase in argv is refused and never echoed") {
+  TempDir dir;
+  const std::string db = dir.File("argv.db");
+  const std::string secret = "hunter2-in-argv";
+  for (const std::vector<std::string>& args : {
+           std::vector<std::string>{"init", db, "--passphrase=" + secret},
+           {"init", "--passphrase", secret, db},
+           {"--passphrase=" + secret, "init", db},
+           {"init", db, secret},
+           {"sql", db, "SELECT 1", "-p", secret},
+       }) {
+    RunResult r = dir.Run(args);
+    CheckFails(r, 2, "usage");
+    CHECK(r.out.empty());
+    CHECK(r.err.find(secret) == std::string::npos);
+  }
+  CHECK_FALSE(fs::exists(db));
+}
+
+TEST_CASE("a missing FIELDSYNC_PASSPHRASE exits 2 before touching the database") {
+  TempDir dir;
+  const std::string db = dir.File("nokey.db");
+  for (const char* command : {"init", "verify", "passwd", "rekey"}) {
+    RunResult r = dir.Run({command, db});
+    CheckFails(r, 2, "usage");
+    CHECK(r.err.find("FIELDSYNC_PASSPHRASE") != std::string::npos);
+  }
+  CheckFails(dir.Run({"sql", db, "SELECT 1"}), 2, "usage");
+  CheckFails(dir.Run({"init", db}, {{"FIELDSYNC_PASSPHRASE", ""}}), 2, "usage");
+  CHECK_FALSE(fs::exists(db));
+}
+
+TEST_CASE("setting both FIELDSYNC_PASSPHRASE and FIELDSYNC_KEY_HEX is a usage error") {
+  TempDir dir;
+  const std::string db = dir.File("both.db");
+  RunResult r = dir.Run({"init", db},
+                        {{"FIELDSYNC_PASSPHRASE", kPassphrase}, {"FIELDSYNC_KEY_HEX", kKeyHex}});
+  CheckFails(r, 2, "usage");
+  CHECK(r.err.find(kPassphrase) == std::string::npos);
+  CHECK(r.err.find(kKeyHex) == std::string::npos);
+  CHECK_FALSE(fs::exists(db));
+}
+
+TEST_CASE("a malformed FIELDSYNC_KEY_HEX is a usage error that does not echo it") {
+  TempDir dir;
+  const std::string db = dir.File("badhex.db");
+  const std::string not_hex = std::string(kKeyHex).substr(0, 62) + "zz";
+  for (const std::string& value :
+       {std::string(kKeyHex).substr(0, 62), not_hex, std::string(kKeyHex) + "00", std::string()}) {
+    RunResult r = dir.Run({"init", db}, {{"FIELDSYNC_KEY_HEX", value}});
+    CheckFails(r, 2, "usage");
+    if (!value.empty()) CHECK(r.err.find(value) == std::string::npos);
+  }
+  CHECK_FALSE(fs::exists(db));
+}
+
+// --- init and sql -------------------------------------------------------------------------------
+
+TEST_CASE("init then sql round-trips Latin and Chinese text as unescaped JSON arrays") {
+  TempDir dir;
+  const std::string db = dir.File("rep.db");
+  RunResult init = dir.Run({"init", db}, kPassphraseEnv);
+  CheckSucceeds(init);
+  CHECK(init.out.empty());
+  CHECK(fs::exists(db));
+
+  CheckSucceeds(dir.Run({"sql", db,
+                         "CREATE TABLE customer(id INTEGER PRIMARY KEY, name TEXT, city TEXT);"
+                         "INSERT INTO customer(name, city) VALUES ('Zoë Müller', 'Köln'),"
+                         " ('客户 张伟', '北京');"},
+                        kPassphraseEnv));
+  RunResult r =
+      dir.Run({"sql", db, "SELECT id, name, city FROM customer ORDER BY id"}, kPassphraseEnv);
+  CheckSucceeds(r);
+  CHECK(r.out == "[1,\"Zoë Müller\",\"Köln\"]\n[2,\"客户 张伟\",\"北京\"]\n");
+  CHECK(r.out.find("\\u") == std::string::npos);
+  CHECK(r.err.find(kPassphrase) == std::string::npos);
+}
+
+TEST_CASE("FIELDSYNC_KEY_HEX works for init and sql") {
+  TempDir dir;
+  const std::string db = MakeSmallDb(dir);
+  RunResult r = dir.Run({"sql", db, "SELECT id, name FROM t ORDER BY id"}, kKeyHexEnv);
+  CheckSucceeds(r);
+  CHECK(r.out == kSmallDbRows);
+  // Upper-case hex is the same key.
+  std::string upper = kKeyHex;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  RunResult upper_run =
+      dir.Run({"sql", db, "SELECT count(*) FROM t"}, {{"FIELDSYNC_KEY_HEX", upper}});
+  CheckSucceeds(upper_run);
+  CHECK(upper_run.out == "[2]\n");
+}
+
+TEST_CASE("sql prints NULL, integers, reals, text and blobs with the documented mapping") {
+  TempDir dir;
+  const std::string db = dir.File("types.db");
+  CheckSucceeds(dir.Run({"init", db}, kKeyHexEnv));
+  RunResult r = dir.Run({"sql", db,
+                         "SELECT NULL, 42, -9223372036854775808, 1.5, 3.0, 'it''s \"q\"\\',"
+                         " x'00ff10', x''"},
+                        kKeyHexEnv);
+  CheckSucceeds(r);
+  CHECK(r.out ==
+        "[null,42,-9223372036854775808,1.5,3.0,\"it's \\\"q\\\"\\\\\",{\"blob_hex\":\"00ff10\"},"
+        "{\"blob_hex\":\"\"}]\n");
+}
+
+TEST_CASE("sql prints rows of every statement and nothing for statements without rows") {
+  TempDir dir;
+  const std::string db = dir.File("multi.db");
+  CheckSucceeds(dir.Run({"init", db}, kKeyHexEnv));
+  RunResult r = dir.Run(
+      {"sql", db, "CREATE TABLE t(x); SELECT 1; SELECT 'a', 'b'; SELECT * FROM t"}, kKeyHexEnv);
+  CheckSucceeds(r);
+  CHECK(r.out == "[1]\n[\"a\",\"b\"]\n");
+}
+
+TEST_CASE("sql replaces invalid UTF-8 in TEXT values instead of failing") {
+  TempDir dir;
+  const std::string db = dir.File("utf8.db");
+  CheckSucceeds(dir.Run({"init", db}, kKeyHexEnv));
+  RunResult r = dir.Run({"sql", db, "SELECT CAST(x'ff41' AS TEXT), '张'"}, kKeyHexEnv);
+  CheckSucceeds(r);
+  CHECK(r.out ==
+        "[\"\xEF\xBF\xBD"
+        "A\",\"张\"]\n");
+}
+
+TEST_CASE("-- ends options so SQL may start with a dash") {
+  TempDir dir;
+  const std::string db = dir.File("dash.db");
+  CheckSucceeds(dir.Run({"init", db}, kKeyHexEnv));
+  RunResult r = dir.Run({"sql", db, "--", "-- a comment\nSELECT 7"}, kKeyHexEnv);
+  CheckSucceeds(r);
+  CHECK(r.out == "[7]\n");
+}
+
+TEST_CASE("invalid SQL exits 1 with invalid_argument on one line") {
+  TempDir dir;
+  const std::string db = dir.File("bad.db");
+  CheckSucceeds(dir.Run({"init", db}, kKeyHexEnv));
+  RunResult r = dir.Run({"sql", db, "SELEKT nonsense FROM"}, kKeyHexEnv);
+  CheckFails(r, 1, "invalid_argument");
+  CHECK(r.out.empty());
+}
+
+TEST_CASE("init on an existing path exits 1 with already_exists and leaves it alone") {
+  TempDir dir;
+  const std::string db = MakeSmallDb(dir);
+  CheckFails(dir.Run({"init", db}, kKeyHexEnv), 1, "already_exists");
+  CHECK(dir.Run({"sql", db, "SELECT id, name FROM t ORDER BY id"}, kKeyHexEnv).out == kSmallDbRows);
+
+  const std::string plain = dir.File("notes.txt");
+  std::ofstream(plain) << "not a database\n";
+  CheckFails(dir.Run({"init", plain}, kKeyHexEnv), 1, "already_exists");
+  CHECK(ReadWholeFile(plain) == "not a database\n");
+}
+
+TEST_CASE("sql on a nonexistent database exits 1 with not_found and creates nothing") {
+  TempDir dir;
+  const std::string db = dir.File("missing.db");
+  RunResult r = dir.Run({"sql", db, "SELECT 1"}, kKeyHexEnv);
+  CheckFails(r, 1, "not_found");
+  CHECK(r.out.empty());
+  CHECK_FALSE(fs::exists(db));
+}
+
+// --- keys ---------------------------------------------------------------------------------------
+
+TEST_CASE("a wrong passphrase exits 3 with wrong_key") {
+  TempDir dir;
+  const std::string db = dir.File("locked.db");
+  CheckSucceeds(dir.Run({"init", db}, kPassphraseEnv));
+  RunResult r = dir.Run({"sql", db, "SELECT 1"}, {{"FIELDSYNC_PASSPHRASE", kOtherPassphrase}});
+  CheckFails(r, 3, "wrong_key");
+  CHECK(r.out.empty());
+  CHECK(r.err.find(kOtherPassphrase) == std::string::npos);
+  CHECK(r.err.find(kPassphrase) == std::string::npos);
+}
+
+TEST_CASE("a wrong raw key, or a passphrase for a raw-key database, exits 3 with wrong_key") {
+  TempDir dir;
+  const std::string db = MakeSmallDb(dir);
+  CheckFails(dir.Run({"sql", db, "SELECT 1"}, {{"FIELDSYNC_KEY_HEX", kOtherKeyHex}}), 3,
+             "wrong_key");
+  CheckFails(dir.Run({"verify", db}, kPassphraseEnv), 3, "wrong_key");
+}
+
+TEST_CASE("passwd: the old passphrase then fails, the new one works and data is intact") {
+  TempDir dir;
+  const std::string db = dir.File("passwd.db");
+  CheckSucceeds(dir.Run({"init", db}, kPassphraseEnv));
+  CheckSucceeds(
+      dir.Run({"sql", db,
+               "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO t(name) VALUES"
+               " ('Alice'), ('客户 张伟');"},
+              kPassphraseEnv));
+
+  RunResult passwd = dir.Run({"passwd", db}, {{"FIELDSYNC_PASSPHRASE", kPassphrase},
+                                              {"FIELDSYNC_NEW_PASSPHRASE", kOtherPassphrase}});
+  CheckSucceeds(passwd);
+  CHECK(passwd.out.empty());
+  CHECK(passwd.err.find(kOtherPassphrase) == std::string::npos);
+
+  CheckFails(dir.Run({"sql", db, "SELECT 1"}, kPassphraseEnv), 3, "wrong_key");
+  RunResult r = dir.Run({"sql", db, "SELECT id, name FROM t ORDER BY id"},
+                        {{"FIELDSYNC_PASSPHRASE", kOtherPassphrase}});
+  CheckSucceeds(r);
+  CHECK(r.out == kSmallDbRows);
+}
+
+TEST_CASE("passwd without a non-empty FIELDSYNC_NEW_PASSPHRASE exits 2 and changes nothing") {
+  TempDir dir;
+  const std::string db = MakeSmallDb(dir);
+  const std::string before = ReadWholeFile(db);
+  RunResult unset = dir.Run({"passwd", db}, kKeyHexEnv);
+  CheckFails(unset, 2, "usage");
+  CHECK(unset.err.find("FIELDSYNC_NEW_PASSPHRASE") != std::string::npos);
+  CheckFails(
+      dir.Run({"passwd", db}, {{"FIELDSYNC_KEY_HEX", kKeyHex}, {"FIELDSYNC_NEW_PASSPHRASE", ""}}),
+      2, "usage");
+  CHECK(ReadWholeFile(db) == before);
+}
+
+TEST_CASE("rekey changes data_key_id in info and keeps the data") {
+  TempDir dir;
+  const std::string db = MakeSmallDb(dir);
+  RunResult before = dir.Run({"info", db});
+  CheckSucceeds(before);
+  const Json info_before = ParseOneJsonLine(before.out);
+
+  RunResult rekey = dir.Run({"rekey", db}, kKeyHexEnv);
+  CheckSucceeds(rekey);
+  CHECK(rekey.out.empty());
+
+  RunResult after = dir.Run({"info", db});
+  CheckSucceeds(after);
+  const Json info_after = ParseOneJsonLine(after.out);
+  CHECK(info_after.at("data_key_id").get<std::string>() != "");
+  CHECK(info_after.at("data_key_id") != info_before.at("data_key_id"));
+  CHECK(info_after.at("key_generation").get<uint64_t>() >
+        info_before.at("key_generation").get<uint64_t>());
+
+  RunResult r = dir.Run({"sql", db, "SELECT id, name FROM t ORDER BY id"}, kKeyHexEnv);
+  CheckSucceeds(r);
+  CHECK(r.out == kSmallDbRows);
+}
+
+TEST_CASE("rekey with FIELDSYNC_NEW_PASSPHRASE also switches to that passphrase") {
+  TempDir dir;
+  const std::string db = MakeSmallDb(dir);
+  CheckSucceeds(dir.Run(
+      {"rekey", db}, {{"FIELDSYNC_KEY_HEX", kKeyHex}, {"FIELDSYNC_NEW_PASSPHRASE", kPassphrase}}));
+  CheckFails(dir.Run({"sql", db, "SELECT 1"}, kKeyHexEnv), 3, "wrong_key");
+  RunResult r = dir.Run({"sql", db, "SELECT id, name FROM t ORDER BY id"}, kPassphraseEnv);
+  CheckSucceeds(r);
+  CHECK(r.out == kSmallDbRows);
+  const Json info = ParseOneJsonLine(dir.Run({"info", db}).out);
+  CHECK(info.at("kdf").at("name") == "scrypt");
+}
+
+// --- info ---------------------------------------------------------------------------------------
+
+TEST_CASE("info prints header JSON without the passphrase or the salt, and needs no key") {
+  TempDir dir;
+  const std::string db = dir.File("info.db");
+  CheckSucceeds(dir.Run({"init", db}, kPassphraseEnv));
+  RunResult r = dir.Run({"info", db});  // no key in the environment at all
+  CheckSucceeds(r);
+  const Json info = ParseOneJsonLine(r.out);
+  for (const char* key : {"format_version", "cipher", "page_size", "reserve_bytes", "page_count",
+                          "wal_bytes", "database_id", "data_key_id", "key_generation", "kdf"}) {
+    CHECK_MESSAGE(info.contains(key), key);
+  }
+  CHECK(info.at("cipher").get<std::string>() == "AES-256-GCM");
+  CHECK(info.at("page_count").get<uint64_t>() >= 1);
+  CHECK(info.at("page_size").get<int>() > 0);
+  CHECK(info.at("kdf").at("name") == "scrypt");
+  CHECK(info.at("kdf").at("n").get<uint64_t>() > 1);
+  CHECK(info.at("kdf").at("r").get<uint32_t>() > 0);
+  CHECK(info.at("kdf").at("p").get<uint32_t>() > 0);
+  CHECK_FALSE(info.at("kdf").contains("salt"));
+  CHECK_FALSE(info.contains("salt"));
+
+  CHECK(r.out.find(kPassphrase) == std::string::npos);
+  fieldsync::Result<fieldsync::StoreInfo> header = fieldsync::Store::ReadInfo(db);
+  REQUIRE_MESSAGE(header.ok(), header.status().ToString());
+  const auto& salt = header->kek.salt;
+  CHECK(r.out.find(Hex(salt.data(), salt.size(), false)) == std::string::npos);
+  CHECK(r.out.find(Hex(salt.data(), salt.size(), true)) == std::string::npos);
+  // No shorter run of it either (a truncated or differently grouped salt).
+  CHECK(r.out.find(Hex(salt.data(), 8, false)) == std::string::npos);
+  CHECK(r.out.find(Hex(salt.data(), 8, true)) == std::string::npos);
+}
+
+TEST_CASE("info names the raw-key KDF without scrypt parameters") {
+  TempDir dir;
+  const std::string db = MakeSmallDb(dir);
+  const Json info = ParseOneJsonLine(dir.Run({"info", db}).out);
+  CHECK(info.at("kdf").at("name") == "raw-key+hkdf-sha256");
+  CHECK_FALSE(info.at("kdf").contains("n"));
+  CHECK(dir.Run({"info", db}).out.find(kKeyHex) == std::string::npos);
+}
+
+TEST_CASE("info on a nonexistent file exits 1 with not_found") {
+  TempDir dir;
+  CheckFails(dir.Run({"info", dir.File("nothing.db")}), 1, "not_found");
+}
+
+// --- verify -------------------------------------------------------------------------------------
+
+TEST_CASE("verify exits 0 on a good database, then 4 after a byte inside a page is flipped") {
+  TempDir dir;
+  const std::string db = dir.File("verify.db");
+  CheckSucceeds(dir.Run({"init", db}, kKeyHexEnv));
+  CheckSucceeds(dir.Run({"sql", db,
+                         "CREATE TABLE t(id INTEGER PRIMARY KEY, body TEXT);"
+                         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c"
+                         " WHERE x < 400) INSERT INTO t(body) SELECT hex(randomblob(100)) FROM c;"
+                         "PRAGMA wal_checkpoint(TRUNCATE);"},
+                        kKeyHexEnv));
+
+  RunResult good = dir.Run({"verify", db}, kKeyHexEnv);
+  CheckSucceeds(good);
+  const Json report = ParseOneJsonLine(good.out);
+  CHECK(report.at("integrity") == "ok");
+  CHECK(report.at("pages_authenticated").get<uint64_t>() >= 4);
+  CHECK(report.contains("wal_frames_authenticated"));
+
+  const uint64_t size = fs::file_size(db);
+  REQUIRE_MESSAGE(size >= 4 * 8192, "database too small to tamper inside a page: " << size);
+  const uint64_t offset = size / 2;
+  REQUIRE(offset > 8192);
+  {
+    std::fstream file(db, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekg(static_cast<std::streamoff>(offset));
+    char byte = 0;
+    file.read(&byte, 1);
+    byte = static_cast<char>(byte ^ 0x01);
+    file.seekp(static_cast<std::streamoff>(offset));
+    file.write(&byte, 1);
+    REQUIRE(file.good());
+  }
+  RunResult bad = dir.Run({"verify", db}, kKeyHexEnv);
+  CheckFails(bad, 4, "corruption");
+}
+
+// --- destroy ------------------------------------------------------------------------------------
+
+TEST_CASE("destroy removes the database with its -wal, -shm and -journal files, then open fails") {
+  TempDir dir;
+  const std::string db = MakeSmallDb(dir);
+  // The last connection usually checkpoints and deletes the WAL on close, so make sure every
+  // companion exists for destroy to remove.
+  for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+    if (!fs::exists(db + suffix)) std::ofstream(db + suffix) << "companion";
+  }
+  RunResult r = dir.Run({"destroy", db});  // no key needed
+  CheckSucceeds(r);
+  CHECK(r.out.empty());
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    CHECK_MESSAGE(!fs::exists(db + suffix), db << suffix);
+  }
+  CheckFails(dir.Run({"sql", db, "SELECT 1"}, kKeyHexEnv), 1, "not_found");
+  CheckFails(dir.Run({"info", db}), 1, "not_found");
+}

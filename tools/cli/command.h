@@ -1,0 +1,55 @@
+// tools/cli/command.h: the command table of fieldsync-cli and its exit codes.
+//
+// Every command is one row of Commands(): a name, its exact positional arguments and a handler.
+// main.cc parses argv, checks the argument count against the row, then calls the handler with the
+// positional arguments only. A handler writes its result to stdout, reports failures through
+// report.h and returns the process exit code. Adding a command means writing one handler in
+// commands.cc and adding one row; nothing else changes.
+//
+// Exit codes are part of the contract (scripts branch on them) and never change meaning.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fieldsync::cli {
+
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitFailure = 1,       // any error without a code of its own (not_found, invalid SQL, ...)
+  kExitUsage = 2,         // unknown command or option, wrong argument count, missing env var
+  kExitWrongKey = 3,      // StatusCode::kWrongKey: ask the user for the key again
+  kExitCorrupt = 4,       // StatusCode::kCorruption, or integrity_check problems: stop
+  kExitIOError = 5,       // StatusCode::kIOError
+  kExitInvalidInput = 6,  // reserved for data commands (put, resolve): their input is malformed
+};
+
+using Args = std::vector<std::string>;
+
+struct Command;
+
+// Runs `self` with its positional arguments (already counted); returns the exit code.
+using Handler = int (*)(const Command& self, const Args& args);
+
+struct Command {
+  const char* name;
+  std::vector<const char*> arg_names;  // exact positional arguments, e.g. {"DB", "\"SQL\""}
+  const char* summary;                 // one line for --help
+  Handler run;
+};
+
+// Every command, in the order --help lists them.
+const std::vector<Command>& Commands();
+
+// The row named `name`, or nullptr.
+const Command* FindCommand(std::string_view name);
+
+// `sql DB "SQL"`: the command's name and arguments.
+std::string CommandLine(const Command& command);
+
+// `fieldsync-cli sql DB "SQL"`: the synopsis printed after a usage error.
+std::string Synopsis(const Command& command);
+
+}  // namespace fieldsync::cli

@@ -1,0 +1,36 @@
+// tools/cli/json_output.h: the JSON that fieldsync-cli prints on stdout, one document per line.
+//
+// Mapping of SQL values (the `sql` command prints each row as one JSON array):
+//   NULL -> null, INTEGER -> number, REAL -> number (non-finite values print as null, since JSON
+//   has no infinity), TEXT -> string, BLOB -> {"blob_hex":"<lowercase hex>"}.
+// Output is UTF-8 and not \u-escaped, so 客户 prints as itself. A TEXT value that is not valid
+// UTF-8 is printed with each invalid byte sequence replaced by U+FFFD rather than failing.
+// Objects keep the key order in which they were built (ordered_json), so output is stable.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "fieldsync/store.h"
+
+namespace fieldsync::cli {
+
+using Json = nlohmann::ordered_json;
+
+Json ValueToJson(const Value& value);
+Json RowToJson(const Row& row);
+
+// The `info` object: header facts only, never the salt or anything secret.
+Json StoreInfoToJson(const StoreInfo& info);
+
+// The `verify` object: counts, and "integrity":"ok" or "integrity":"failed" plus
+// "integrity_errors":[...].
+Json VerifyReportToJson(const VerifyReport& report);
+
+// Compact single-line UTF-8 text of `json` (strict; invalid UTF-8 replaced by U+FFFD).
+std::string DumpLine(const Json& json);
+
+// Writes DumpLine(json) and a newline to stdout. Returns false once stdout has failed.
+bool PrintJsonLine(const Json& json);
+
+}  // namespace fieldsync::cli
