@@ -1,0 +1,1 @@
+// model/builtin_schema.cc: being written.

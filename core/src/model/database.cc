@@ -1,0 +1,1 @@
+// model/database.cc: being written.

@@ -1,0 +1,1 @@
+// model/schema.cc: being written.

@@ -1,0 +1,58 @@
+// model/tables.h: the SQLite tables behind Database, the one place their layout is defined.
+//
+// fs_records holds every record of every collection as a JSON object (`data`, without "id"),
+// with per-field versions (`versions`: {"field": [hlc, "node"]}). A deleted record keeps its row
+// as a tombstone (deleted = 1, data = {} once purged). Queries read fields with
+// json_extract(data, '$.field'); dates are ISO strings, so they compare as text.
+//
+// fs_outbox is the durable, ordered queue of changes for the sync layer: one row per change
+// with an idempotency id (change_id). `fields` is {"field": {"v": value, "hlc": n}}, or {} for
+// a delete. A 'pending' row may absorb later edits of the same record (coalescing); a row being
+// sent ('inflight') is never changed.
+#pragma once
+
+namespace fieldsync::model {
+
+inline constexpr char kCreateTables[] = R"sql(
+CREATE TABLE IF NOT EXISTS fs_meta(
+  key TEXT PRIMARY KEY,
+  value ANY
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS fs_records(
+  rid INTEGER PRIMARY KEY,
+  collection TEXT NOT NULL,
+  id TEXT NOT NULL,
+  data TEXT NOT NULL,
+  versions TEXT NOT NULL,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  updated_hlc INTEGER NOT NULL,
+  schema_version INTEGER NOT NULL,
+  UNIQUE(collection, id)
+);
+CREATE TABLE IF NOT EXISTS fs_outbox(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  change_id TEXT NOT NULL UNIQUE,
+  collection TEXT NOT NULL,
+  record_id TEXT NOT NULL,
+  op TEXT NOT NULL CHECK (op IN ('upsert', 'delete')),
+  fields TEXT NOT NULL,
+  node TEXT NOT NULL,
+  schema_version INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'inflight'))
+);
+CREATE INDEX IF NOT EXISTS fs_outbox_pending ON fs_outbox(collection, record_id)
+  WHERE state = 'pending';
+CREATE TABLE IF NOT EXISTS fs_dead_letters(
+  seq INTEGER PRIMARY KEY,
+  change_id TEXT NOT NULL,
+  collection TEXT NOT NULL,
+  record_id TEXT NOT NULL,
+  op TEXT NOT NULL,
+  fields TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  failed_ms INTEGER NOT NULL
+);
+)sql";
+
+}  // namespace fieldsync::model

@@ -1,0 +1,1 @@
+// model/validator.cc: being written.

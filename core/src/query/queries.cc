@@ -1,0 +1,1 @@
+// query/queries.cc: being written.

@@ -1,0 +1,1 @@
+// search/text_fold.cc: being written.

@@ -1,0 +1,1 @@
+// search/text_index.cc: being written.

@@ -1,0 +1,2 @@
+// tests/core/queries_test.cc: being written.
+#include <doctest/doctest.h>

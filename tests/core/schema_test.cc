@@ -1,0 +1,2 @@
+// tests/core/schema_test.cc: being written.
+#include <doctest/doctest.h>

@@ -1,0 +1,2 @@
+// tests/core/search_test.cc: being written.
+#include <doctest/doctest.h>

@@ -1,0 +1,2 @@
+// tests/core/validator_test.cc: being written.
+#include <doctest/doctest.h>
