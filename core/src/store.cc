@@ -179,6 +179,18 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const KeyPro
   return OpenImpl(path, key, options, /*create=*/false);
 }
 
+Result<std::unique_ptr<Store>> Store::OpenSibling() const {
+  std::unique_ptr<Store> sibling(new Store(path_, options_));
+  sibling->key_state_ = key_state_;
+  {
+    OpenPaths& open = GetOpenPaths();
+    std::lock_guard<std::mutex> lock(open.mu);
+    open.paths.insert(path_);
+  }
+  FIELDSYNC_RETURN_IF_ERROR(sibling->Connect(/*creating=*/false));
+  return sibling;
+}
+
 Status Store::Connect(bool creating) {
   sqlite3* db = nullptr;
   const std::string uri = vfs::MakeUri(path_, key_state_->token);

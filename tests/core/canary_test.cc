@@ -12,6 +12,7 @@
 #include <cstdlib>
 
 #include "fieldsync/store.h"
+#include "forensics.h"
 #include "test_util.h"
 
 namespace fieldsync {
@@ -71,6 +72,11 @@ TEST_CASE("no canary reaches any file in WAL mode: large transaction, checkpoint
   ExpectNoCanary(dir, "VACUUM");
   int64_t rows = testing::CountRows(s, "t");
   CHECK(rows == 1500);
+  // Positive control: decrypted with the key, the same files do hold the canaries, so the scans
+  // above would have found them had they been written in the clear.
+  const std::string image = testing::DecryptedImage(dir.File("rep.db"), TestKey());
+  CHECK(image.find(kLatin) != std::string::npos);
+  CHECK(image.find(kChinese) != std::string::npos);
   store = Status::Internal("closed");
   ExpectNoCanary(dir, "close");
 }

@@ -98,6 +98,10 @@ class Store {
   // and its -wal, -shm and -journal files. FailedPrecondition if this process has it open.
   static Status Destroy(const std::string& path, Env* env = nullptr);
 
+  // Another connection to the same database and key, without deriving the key again: for a
+  // pool of reader connections beside one writer.
+  Result<std::unique_ptr<Store>> OpenSibling() const;
+
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;

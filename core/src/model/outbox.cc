@@ -1,0 +1,101 @@
+// model/outbox.cc: appending and summarizing outbox changes; see outbox.h.
+#include "model/outbox.h"
+
+namespace fieldsync::model {
+
+Status AppendChange(StatementCache& sql, const Change& change) {
+  if (!change.is_delete) {
+    Result<sqlite3_stmt*> find = sql.Get(
+        "SELECT seq, fields FROM fs_outbox WHERE collection = ?1 AND record_id = ?2 "
+        "AND state = 'pending' AND op = 'upsert' ORDER BY seq DESC LIMIT 1");
+    if (!find.ok()) return find.status();
+    Stmt f(*find);
+    f.Bind(1, change.collection).Bind(2, change.record_id);
+    int rc = f.Step();
+    // Merge only into the newest row of the record, so the order of its changes is kept.
+    Result<sqlite3_stmt*> newest =
+        sql.Get("SELECT max(seq) FROM fs_outbox WHERE collection = ?1 AND record_id = ?2");
+    if (!newest.ok()) return newest.status();
+    if (rc == SQLITE_ROW) {
+      const int64_t seq = f.Int(0);
+      Stmt n(*newest);
+      n.Bind(1, change.collection).Bind(2, change.record_id);
+      if (n.Step() == SQLITE_ROW && n.Int(0) == seq) {
+        nlohmann::json fields = nlohmann::json::parse(f.Text(1));
+        for (const auto& [name, value] : change.fields.items()) fields[name] = value;
+        Result<sqlite3_stmt*> update =
+            sql.Get("UPDATE fs_outbox SET fields = ?1, schema_version = ?2 WHERE seq = ?3");
+        if (!update.ok()) return update.status();
+        Stmt u(*update);
+        u.Bind(1, fields.dump()).Bind(2, int64_t{change.schema_version}).Bind(3, seq);
+        rc = u.Step();
+        return rc == SQLITE_DONE ? Status::OK() : SqliteStatus(sql.db(), rc, "outbox");
+      }
+    } else if (rc != SQLITE_DONE) {
+      return SqliteStatus(sql.db(), rc, "outbox");
+    }
+  }
+  Result<sqlite3_stmt*> insert = sql.Get(
+      "INSERT INTO fs_outbox(change_id, collection, record_id, op, fields, node, "
+      "schema_version, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  if (!insert.ok()) return insert.status();
+  Stmt i(*insert);
+  i.Bind(1, change.change_id)
+      .Bind(2, change.collection)
+      .Bind(3, change.record_id)
+      .Bind(4, change.is_delete ? "delete" : "upsert")
+      .Bind(5, change.fields.dump())
+      .Bind(6, change.node)
+      .Bind(7, int64_t{change.schema_version})
+      .Bind(8, change.now_ms);
+  int rc = i.Step();
+  return rc == SQLITE_DONE ? Status::OK() : SqliteStatus(sql.db(), rc, "outbox");
+}
+
+Result<PendingSummary> SummarizePending(StatementCache& sql, int64_t now_ms) {
+  Result<sqlite3_stmt*> q = sql.Get("SELECT count(*), min(created_ms) FROM fs_outbox");
+  if (!q.ok()) return q.status();
+  Stmt s(*q);
+  int rc = s.Step();
+  if (rc != SQLITE_ROW) return SqliteStatus(sql.db(), rc, "pending");
+  PendingSummary summary;
+  summary.count = s.Int(0);
+  if (!s.IsNull(1)) summary.oldest_age_s = std::max<int64_t>(0, (now_ms - s.Int(1)) / 1000);
+  return summary;
+}
+
+Result<int64_t> UnsentChangesOf(StatementCache& sql, const std::string& collection,
+                                const std::string& record_id) {
+  Result<sqlite3_stmt*> q =
+      sql.Get("SELECT count(*) FROM fs_outbox WHERE collection = ?1 AND record_id = ?2");
+  if (!q.ok()) return q.status();
+  Stmt s(*q);
+  s.Bind(1, collection).Bind(2, record_id);
+  int rc = s.Step();
+  if (rc != SQLITE_ROW) return SqliteStatus(sql.db(), rc, "outbox");
+  return s.Int(0);
+}
+
+Result<std::vector<DeadLetter>> ListDeadLetters(StatementCache& sql) {
+  Result<sqlite3_stmt*> q = sql.Get(
+      "SELECT seq, change_id, collection, record_id, reason, failed_ms FROM fs_dead_letters "
+      "ORDER BY seq");
+  if (!q.ok()) return q.status();
+  Stmt s(*q);
+  std::vector<DeadLetter> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    DeadLetter d;
+    d.seq = s.Int(0);
+    d.change_id = s.Text(1);
+    d.collection = s.Text(2);
+    d.record_id = s.Text(3);
+    d.reason = s.Text(4);
+    d.failed_at_ms = s.Int(5);
+    out.push_back(std::move(d));
+  }
+  if (rc != SQLITE_DONE) return SqliteStatus(sql.db(), rc, "dead letters");
+  return out;
+}
+
+}  // namespace fieldsync::model
