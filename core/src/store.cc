@@ -115,6 +115,34 @@ bool OnlySeparators(const char* p, const char* end) {
   return true;
 }
 
+// Overwrites a database file's header with random bytes before unlinking it, so the wrapped
+// data key does not survive in the freed blocks.
+Status ShredAndRemove(Env* env, const std::string& path) {
+  if (!env->FileExists(path)) return Status::OK();
+  Result<std::string> header = vfs::ReadRawHeader(path, crypto::kHeaderSize);
+  if (header.ok() && std::memcmp(header->data(), "FSYNCDB", 8) == 0) {
+    std::string noise(crypto::kHeaderSize, '\0');
+    FIELDSYNC_RETURN_IF_ERROR(
+        SecureRandom(reinterpret_cast<uint8_t*>(noise.data()), noise.size()));
+    FIELDSYNC_RETURN_IF_ERROR(vfs::OverwriteRawHeader(path, noise));
+  }
+  return env->RemoveFile(path);
+}
+
+// SQL may not attach another file unless it goes through the encrypting VFS with a registered
+// key: otherwise `ATTACH` or `VACUUM INTO 'file:x?vfs=unix'` would write plaintext copies.
+// The empty name is the temporary database of a plain VACUUM (kept in memory).
+int Authorize(void*, int action, const char* arg1, const char*, const char*, const char*) {
+  if (action != SQLITE_ATTACH) return SQLITE_OK;
+  if (arg1 == nullptr) return SQLITE_DENY;
+  const std::string_view name(arg1);
+  const std::string ours = std::string("vfs=") + vfs::kVfsName + "&fskey=";
+  if (name.empty() || (name.rfind("file:", 0) == 0 && name.find(ours) != std::string_view::npos)) {
+    return SQLITE_OK;
+  }
+  return SQLITE_DENY;
+}
+
 Result<SecretBytes> RandomSecret(size_t n) {
   SecretBytes s(n);
   FIELDSYNC_RETURN_IF_ERROR(SecureRandom(s.data(), n));
@@ -206,12 +234,16 @@ Status Store::Connect(bool creating) {
   }
   db_ = db;
   sqlite3_extended_result_codes(db, 1);
+  sqlite3_set_authorizer(db, Authorize, nullptr);
   sqlite3_busy_timeout(db, options_.busy_timeout_ms);
   if (creating) {
     // Must precede the first write: page 1 records the reserve, and the VFS refuses any other.
     int reserve = static_cast<int>(crypto::kPageReserve);
     sqlite3_file_control(db, "main", SQLITE_FCNTL_RESERVE_BYTES, &reserve);
     FIELDSYNC_RETURN_IF_ERROR(Execute("PRAGMA page_size=" + std::to_string(crypto::kPageSize)));
+    // Writes page 1 now, in every journal mode: a database always has at least one page, so a
+    // file cut back to its header can be told from a new one.
+    FIELDSYNC_RETURN_IF_ERROR(Execute("PRAGMA application_id=1179867459"));  // "FSYC"
   }
   FIELDSYNC_RETURN_IF_ERROR(
       Execute("PRAGMA mmap_size=0; PRAGMA temp_store=MEMORY; "
@@ -277,6 +309,11 @@ Result<std::unique_ptr<Store>> Store::OpenImpl(const std::string& path, const Ke
     if (!bytes.ok()) return bytes.status();
     Result<DatabaseHeader> parsed = crypto::ParseHeader(*bytes);
     if (!parsed.ok()) return parsed.status().WithContext(path);
+    Result<uint64_t> size = env->FileSize(abs);
+    if (!size.ok()) return size.status();
+    if (*size < crypto::kHeaderSize + crypto::kPageSize) {
+      return Status::Corruption(path + ": the file holds no complete page: it was truncated");
+    }
     header = std::move(*parsed);
     const int active = header.ActiveSlot();
     const KeySlot& slot = *header.slots[active];
@@ -466,9 +503,8 @@ Status Store::RotateDataKey(const KeyProvider* new_key) {
   if (!s.ok()) return restore(s);
 
   const std::string tmp = path_ + kRotationSuffix;
-  for (const std::string& stale : {tmp, tmp + "-journal"}) {
-    if (env->FileExists(stale)) (void)env->RemoveFile(stale);
-  }
+  (void)ShredAndRemove(env, tmp);  // left by an interrupted rotation
+  if (env->FileExists(tmp + "-journal")) (void)env->RemoveFile(tmp + "-journal");
   auto context = std::make_shared<vfs::KeyContext>();
   DatabaseHeader header;
   header.database_id = key_state_->context->database_id;
@@ -503,10 +539,17 @@ Status Store::RotateDataKey(const KeyProvider* new_key) {
   if (s.ok()) s = env->SyncFile(tmp);
   if (s.ok()) s = env->RenameFile(tmp, path_);  // the atomic switch from old to new
   if (!s.ok()) {
-    (void)env->RemoveFile(tmp);
+    (void)ShredAndRemove(env, tmp);
     return restore(s.WithContext("data-key rotation failed; the database is unchanged"));
   }
   s = env->SyncDir(DirName(path_));
+  // The old file is unlinked but still open here: erase its wrapped key through this last
+  // handle, so its freed blocks cannot be decrypted with the (unchanged) KEK.
+  vfs::HeaderIo shred;
+  shred.bytes.assign(crypto::kHeaderSize, '\0');
+  if (SecureRandom(reinterpret_cast<uint8_t*>(shred.bytes.data()), shred.bytes.size()).ok()) {
+    sqlite3_file_control(db, "main", vfs::kFcntlWriteHeader, &shred);
+  }
   sqlite3_close_v2(db);
   db_ = nullptr;
   key_state_ = std::move(state);
@@ -591,6 +634,7 @@ Status Store::Destroy(const std::string& path, Env* env) {
   std::string noise(crypto::kHeaderSize, '\0');
   FIELDSYNC_RETURN_IF_ERROR(SecureRandom(reinterpret_cast<uint8_t*>(noise.data()), noise.size()));
   FIELDSYNC_RETURN_IF_ERROR(vfs::OverwriteRawHeader(abs, noise));
+  FIELDSYNC_RETURN_IF_ERROR(ShredAndRemove(env, abs + kRotationSuffix));
   for (const char* suffix : kCompanionSuffixes) {
     if (env->FileExists(abs + suffix)) FIELDSYNC_RETURN_IF_ERROR(env->RemoveFile(abs + suffix));
   }

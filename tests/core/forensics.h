@@ -12,17 +12,24 @@
 
 namespace fieldsync::testing {
 
-inline std::string DecryptedImage(const std::string& path, const KeyProvider& key) {
-  const std::string file = ReadAll(path);
-  auto header = crypto::ParseHeader(file);
-  if (!header.ok()) return {};
+// The page cipher of a database, built from its header and key as the VFS builds it.
+inline std::unique_ptr<crypto::PageCipher> CipherFor(const std::string& path,
+                                                     const KeyProvider& key) {
+  auto header = crypto::ParseHeader(ReadAll(path).substr(0, crypto::kHeaderSize));
+  if (!header.ok()) return nullptr;
   const crypto::KeySlot& slot = *header->slots[header->ActiveSlot()];
   auto kek = key.DeriveKek(slot.kek);
-  if (!kek.ok()) return {};
+  if (!kek.ok()) return nullptr;
   auto data_key = crypto::UnwrapDataKey(*header, slot, *kek);
-  if (!data_key.ok()) return {};
-  auto cipher = crypto::PageCipher::New(data_key->data(), header->database_id, slot.data_key_id,
-                                        crypto::kPageSize);
+  if (!data_key.ok()) return nullptr;
+  return crypto::PageCipher::New(data_key->data(), header->database_id, slot.data_key_id,
+                                 crypto::kPageSize);
+}
+
+inline std::string DecryptedImage(const std::string& path, const KeyProvider& key) {
+  const std::string file = ReadAll(path);
+  auto cipher = CipherFor(path, key);
+  if (!cipher) return {};
   const size_t page = crypto::kPageSize;
   std::string image;
   for (size_t at = crypto::kHeaderSize, pgno = 1; at + page <= file.size(); at += page, ++pgno) {
@@ -38,7 +45,8 @@ inline std::string DecryptedImage(const std::string& path, const KeyProvider& ke
     const uint32_t pgno =
         (uint32_t{h[0]} << 24) | (uint32_t{h[1]} << 16) | (uint32_t{h[2]} << 8) | uint32_t{h[3]};
     std::string p = wal.substr(at + 24, page);
-    if (cipher->OpenInPlace(crypto::PageKind::kWal, pgno, reinterpret_cast<uint8_t*>(p.data()))) {
+    if (cipher->OpenInPlace(crypto::PageKind::kWal, pgno, reinterpret_cast<uint8_t*>(p.data()),
+                            h + 4)) {
       image += p;
     }
   }

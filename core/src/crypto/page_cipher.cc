@@ -10,7 +10,7 @@
 namespace fieldsync::crypto {
 namespace {
 
-constexpr size_t kAadSize = kDatabaseIdSize + 1 + 4;
+constexpr size_t kAadSize = kDatabaseIdSize + 1 + 4 + kFrameBindingSize;
 
 void PutBig32(uint8_t* p, uint32_t v) {
   p[0] = static_cast<uint8_t>(v >> 24);
@@ -77,20 +77,27 @@ std::unique_ptr<PageCipher> PageCipher::New(const uint8_t* data_key,
   return c;
 }
 
-void PageCipher::BuildAad(PageKind kind, uint32_t pgno, uint8_t* aad) const {
+int PageCipher::BuildAad(PageKind kind, uint32_t pgno, const uint8_t* frame, uint8_t* aad) const {
   std::memcpy(aad, db_id_.data(), kDatabaseIdSize);
   aad[kDatabaseIdSize] = static_cast<uint8_t>(kind);
   PutBig32(aad + kDatabaseIdSize + 1, pgno);
+  size_t len = kDatabaseIdSize + 1 + 4;
+  if (frame != nullptr) {
+    std::memcpy(aad + len, frame, kFrameBindingSize);
+    len += kFrameBindingSize;
+  }
+  return static_cast<int>(len);
 }
 
-bool PageCipher::Seal(PageKind kind, uint32_t pgno, const uint8_t* plain, uint8_t* out) {
+bool PageCipher::Seal(PageKind kind, uint32_t pgno, const uint8_t* plain, uint8_t* out,
+                      const uint8_t* frame) {
   IncrementNonce(nonce_);
   uint8_t aad[kAadSize];
-  BuildAad(kind, pgno, aad);
+  const int aad_len = BuildAad(kind, pgno, frame, aad);
   uint8_t* tail = out + usable_size_;
   int len = 0;
   if (EVP_EncryptInit_ex(enc_, nullptr, nullptr, nullptr, nonce_.data()) != 1) return false;
-  if (EVP_EncryptUpdate(enc_, nullptr, &len, aad, sizeof(aad)) != 1) return false;
+  if (EVP_EncryptUpdate(enc_, nullptr, &len, aad, aad_len) != 1) return false;
   if (EVP_EncryptUpdate(enc_, out, &len, plain, static_cast<int>(usable_size_)) != 1) return false;
   if (EVP_EncryptFinal_ex(enc_, out + len, &len) != 1) return false;
   std::memcpy(tail, nonce_.data(), kNonceSize);
@@ -103,15 +110,15 @@ bool PageCipher::Seal(PageKind kind, uint32_t pgno, const uint8_t* plain, uint8_
   return true;
 }
 
-bool PageCipher::Decrypt(PageKind kind, uint32_t pgno, const uint8_t* nonce, const uint8_t* tag,
-                         const uint8_t* in, uint8_t* out) {
+bool PageCipher::Decrypt(PageKind kind, uint32_t pgno, const uint8_t* frame, const uint8_t* nonce,
+                         const uint8_t* tag, const uint8_t* in, uint8_t* out) {
   uint8_t aad[kAadSize];
-  BuildAad(kind, pgno, aad);
+  const int aad_len = BuildAad(kind, pgno, frame, aad);
   uint8_t tag_copy[kTagSize];  // the ctrl call takes a non-const pointer
   std::memcpy(tag_copy, tag, kTagSize);
   int len = 0;
   if (EVP_DecryptInit_ex(dec_, nullptr, nullptr, nullptr, nonce) != 1) return false;
-  if (EVP_DecryptUpdate(dec_, nullptr, &len, aad, sizeof(aad)) != 1) return false;
+  if (EVP_DecryptUpdate(dec_, nullptr, &len, aad, aad_len) != 1) return false;
   if (EVP_DecryptUpdate(dec_, out, &len, in, static_cast<int>(usable_size_)) != 1) return false;
   if (EVP_CIPHER_CTX_ctrl(dec_, EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagSize), tag_copy) != 1) {
     return false;
@@ -119,7 +126,7 @@ bool PageCipher::Decrypt(PageKind kind, uint32_t pgno, const uint8_t* nonce, con
   return EVP_DecryptFinal_ex(dec_, out + len, &len) == 1;
 }
 
-bool PageCipher::OpenInPlace(PageKind kind, uint32_t pgno, uint8_t* page) {
+bool PageCipher::OpenInPlace(PageKind kind, uint32_t pgno, uint8_t* page, const uint8_t* frame) {
   const uint8_t* tail = page + usable_size_;
   // The hints are a function of (pgno, key), so comparing them authenticates them: no byte of
   // a page image can change unnoticed.
@@ -129,7 +136,7 @@ bool PageCipher::OpenInPlace(PageKind kind, uint32_t pgno, uint8_t* page) {
   }
   uint8_t nonce[kNonceSize];
   std::memcpy(nonce, tail, kNonceSize);
-  if (!Decrypt(kind, pgno, nonce, tail + kNonceSize, page, page)) return false;
+  if (!Decrypt(kind, pgno, frame, nonce, tail + kNonceSize, page, page)) return false;
   // SQLite checksums WAL frames over the whole page image, tail included, and checks them again
   // when it rebuilds the WAL index after a crash. Pages it creates have a zero tail, so every
   // page it reads must show a zero tail too, or recovery would reject committed frames.
@@ -137,7 +144,8 @@ bool PageCipher::OpenInPlace(PageKind kind, uint32_t pgno, uint8_t* page) {
   return true;
 }
 
-std::string PageCipher::Diagnose(PageKind kind, uint32_t pgno, const uint8_t* page) {
+std::string PageCipher::Diagnose(PageKind kind, uint32_t pgno, const uint8_t* page,
+                                 const uint8_t* frame) {
   const std::string what = std::string(PageKindName(kind)) + " " + std::to_string(pgno);
   if (std::all_of(page, page + page_size_, [](uint8_t b) { return b == 0; })) {
     return what + " is all zeros: the file was truncated, zero-filled or wiped there";
@@ -146,7 +154,7 @@ std::string PageCipher::Diagnose(PageKind kind, uint32_t pgno, const uint8_t* pa
   const uint32_t stored_pgno = GetBig32(tail + kNonceSize + kTagSize);
   const uint8_t* stored_key = tail + kNonceSize + kTagSize + 4;
   std::vector<uint8_t> scratch(page_size_);
-  if (Decrypt(kind, pgno, tail, tail + kNonceSize, page, scratch.data())) {
+  if (Decrypt(kind, pgno, frame, tail, tail + kNonceSize, page, scratch.data())) {
     return what +
            " failed its integrity check: its page-number or key hint was modified (tampered)";
   }
@@ -156,7 +164,7 @@ std::string PageCipher::Diagnose(PageKind kind, uint32_t pgno, const uint8_t* pa
            "database (tampered)";
   }
   if (stored_pgno != pgno) {
-    if (Decrypt(kind, stored_pgno, tail, tail + kNonceSize, page, scratch.data())) {
+    if (Decrypt(kind, stored_pgno, frame, tail, tail + kNonceSize, page, scratch.data())) {
       return what + " holds the authentic contents of page " + std::to_string(stored_pgno) +
              ": pages were moved or swapped (tampered)";
     }

@@ -83,6 +83,7 @@ struct EncFile {
   // image does not need to read back the number SQLite wrote just before it.
   int64_t cached_header_offset = -1;
   uint32_t cached_pgno = 0;
+  uint8_t cached_frame_header[24] = {};
 
   int64_t page_size() const { return context ? context->page_size : 0; }
 };
@@ -114,10 +115,11 @@ bool AllZero(const uint8_t* p, size_t n) {
 }
 
 // Re-reads the raw page image at `physical_offset` and records why it fails to authenticate.
-void ExplainFailure(EncFile* f, PageKind kind, uint32_t pgno, int64_t physical_offset) {
+void ExplainFailure(EncFile* f, PageKind kind, uint32_t pgno, int64_t physical_offset,
+                    const uint8_t* frame_binding = nullptr) {
   std::vector<uint8_t> raw(static_cast<size_t>(f->page_size()), 0);
   RealRead(f, raw.data(), f->page_size(), physical_offset);
-  SetError(f->cipher->Diagnose(kind, pgno, raw.data()));
+  SetError(f->cipher->Diagnose(kind, pgno, raw.data(), frame_binding));
 }
 
 // ---- main database file -------------------------------------------------------------------
@@ -135,7 +137,17 @@ int MainRead(EncFile* f, uint8_t* out, int amt, int64_t off) {
     const auto pgno = static_cast<uint32_t>(index + 1);
     int rc = RealRead(f, image, page, physical);
     if (rc == SQLITE_IOERR_SHORT_READ && AllZero(image, static_cast<size_t>(page))) {
-      // Entirely past the end of the file: SQLite probes there and expects zeros.
+      // Past the end of the file. SQLite reads there only to probe an empty database; in a
+      // database that has pages it means pages were cut off, and zeros would read as data.
+      sqlite3_int64 size = 0;
+      rc = f->real->pMethods->xFileSize(f->real, &size);
+      if (rc != SQLITE_OK) return rc;
+      if (size > kDbHeaderSize) {
+        SetError("database page " + std::to_string(pgno) +
+                 " lies beyond the end of the file: the database was truncated (tampered or "
+                 "damaged)");
+        return SQLITE_IOERR_DATA;
+      }
       std::memset(out, 0, static_cast<size_t>(n));
       result = SQLITE_IOERR_SHORT_READ;
     } else if (rc != SQLITE_OK && rc != SQLITE_IOERR_SHORT_READ) {
@@ -255,7 +267,7 @@ int WalRead(EncFile* f, uint8_t* out, int amt, int64_t off) {
     if (rc == SQLITE_IOERR_SHORT_READ && AllZero(image, static_cast<size_t>(page))) {
       std::memset(out, 0, static_cast<size_t>(n));
       result = SQLITE_IOERR_SHORT_READ;
-    } else if (f->cipher->OpenInPlace(PageKind::kWal, pgno, image)) {
+    } else if (f->cipher->OpenInPlace(PageKind::kWal, pgno, image, frame + 4)) {
       std::memcpy(out, image + in_page, static_cast<size_t>(n));
     } else if (recovery_read) {
       // Zeros make SQLite's frame checksum fail, so recovery ends the log here: a torn frame
@@ -265,7 +277,9 @@ int WalRead(EncFile* f, uint8_t* out, int amt, int64_t off) {
           "a WAL frame failed authentication during recovery; SQLite discards it and the frames "
           "after it (a torn write after a crash, or tampering)");
     } else {
-      ExplainFailure(f, PageKind::kWal, pgno, frame_start + kWalFrameHeaderSize);
+      uint8_t binding[crypto::kFrameBindingSize];
+      std::memcpy(binding, frame + 4, sizeof(binding));
+      ExplainFailure(f, PageKind::kWal, pgno, frame_start + kWalFrameHeaderSize, binding);
       return SQLITE_IOERR_DATA;
     }
     out += n, off += n, amt -= n;
@@ -288,9 +302,9 @@ int WalWrite(EncFile* f, const uint8_t* in, int amt, int64_t off) {
     const int64_t within = off - frame_start;
     if (within < kWalFrameHeaderSize) {
       const int n = static_cast<int>(std::min<int64_t>(amt, kWalFrameHeaderSize - within));
-      if (within == 0 && n >= 4) {
+      if (within == 0 && n == kWalFrameHeaderSize) {
         f->cached_header_offset = frame_start;
-        f->cached_pgno = GetBig32(in);
+        std::memcpy(f->cached_frame_header, in, kWalFrameHeaderSize);
       }
       int rc = RealWrite(f, in, n, off);
       if (rc != SQLITE_OK) return rc;
@@ -303,15 +317,17 @@ int WalWrite(EncFile* f, const uint8_t* in, int amt, int64_t off) {
       SetError("refusing a partial-page write to the encrypted WAL");
       return SQLITE_IOERR_WRITE;
     }
-    uint32_t pgno = f->cached_pgno;
     if (f->cached_header_offset != frame_start) {
-      uint8_t number[4];
-      int rc = RealRead(f, number, 4, frame_start);
+      // SQLite rewrites a page of an uncommitted frame without its header: read the header.
+      int rc = RealRead(f, f->cached_frame_header, kWalFrameHeaderSize, frame_start);
       if (rc != SQLITE_OK) return rc == SQLITE_IOERR_SHORT_READ ? SQLITE_IOERR_WRITE : rc;
-      pgno = GetBig32(number);
+      f->cached_header_offset = frame_start;
     }
+    const uint32_t pgno = GetBig32(f->cached_frame_header);
     uint8_t* image = f->scratch.data();
-    if (!f->cipher->Seal(PageKind::kWal, pgno, in, image)) return SQLITE_IOERR_WRITE;
+    if (!f->cipher->Seal(PageKind::kWal, pgno, in, image, f->cached_frame_header + 4)) {
+      return SQLITE_IOERR_WRITE;
+    }
     int rc = RealWrite(f, image, page, off);
     if (rc != SQLITE_OK) return rc;
     in += page, off += page, amt -= static_cast<int>(page);
