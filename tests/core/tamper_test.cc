@@ -244,25 +244,39 @@ TEST_CASE("a WAL frame forged into a commit marker does not commit half a transa
   const size_t frame = 24 + 4096;
   REQUIRE(wal.size() >= 32 + 3 * frame);
   const bool big_endian = (Get32(wal, 0) & 1) != 0;
-  // Mark the first frame of the transaction as its commit, and re-chain every frame checksum.
+  // Mark the first frame of the transaction as its commit, and re-chain the frame checksums.
   // The checksum is unkeyed and linear, so an attacker can carry the change through without the
   // plaintext; the test takes the shortcut of decrypting the pages to get the same numbers.
-  Put32(wal, 32 + 4, 2);
+  uint32_t db_size = 0;  // the real commit frame's database size, copied onto the first frame
+  for (size_t at = 32; at + frame <= wal.size(); at += frame)
+    db_size = std::max(db_size, Get32(wal, at + 4));
+  REQUIRE(db_size > 0);
+  Put32(wal, 32 + 4, db_size);
   auto cipher = testing::CipherFor(path, TestKey());
   REQUIRE(cipher);
   uint32_t s0 = Get32(wal, 24), s1 = Get32(wal, 28);
   for (size_t at = 32; at + frame <= wal.size(); at += frame) {
     std::string page = wal.substr(at + 24, 4096);
     std::string original_commit = testing::ReadAll(path + "-wal").substr(at + 4, 4);
-    REQUIRE(cipher->OpenInPlace(crypto::PageKind::kWal, Get32(wal, at),
-                                reinterpret_cast<uint8_t*>(page.data()),
-                                reinterpret_cast<const uint8_t*>(original_commit.data())));
+    auto* bytes = reinterpret_cast<uint8_t*>(page.data());
+    const std::string sealed = page;
+    if (!cipher->OpenInPlace(crypto::PageKind::kWal, Get32(wal, at), bytes,
+                             reinterpret_cast<const uint8_t*>(original_commit.data()))) {
+      page = sealed;  // only if the cipher did not bind the commit marker
+      REQUIRE(cipher->OpenInPlace(crypto::PageKind::kWal, Get32(wal, at), bytes));
+    }
     WalChecksum(big_endian, reinterpret_cast<const uint8_t*>(wal.data() + at), 8, &s0, &s1);
     WalChecksum(big_endian, reinterpret_cast<const uint8_t*>(page.data()), 4096, &s0, &s1);
     Put32(wal, at + 16, s0);
     Put32(wal, at + 20, s1);
   }
-  testing::WriteAt(path + "-wal", 0, wal);
+  // ...and cut the WAL after the forged commit, dropping the transaction's real commit frame.
+  wal.resize(32 + frame);
+  {
+    FILE* out = std::fopen((path + "-wal").c_str(), "wb");
+    std::fwrite(wal.data(), 1, wal.size(), out);
+    std::fclose(out);
+  }
   auto store = Store::Open(path, TestKey());
   REQUIRE_MESSAGE(store.ok(), store.status().ToString());
   // Either the whole transaction survives or none of it: never a, b without c.
