@@ -22,8 +22,15 @@ using crypto::DatabaseHeader;
 using crypto::KeySlot;
 
 constexpr char kRotationSuffix[] = ".rekey-tmp";
-const char* const kCompanionSuffixes[] = {"-wal", "-shm", "-journal", ".rekey-tmp",
-                                          ".rekey-tmp-journal"};
+constexpr char kCreationSuffix[] = ".create-tmp";
+const char* const kCompanionSuffixes[] = {"-wal",
+                                          "-shm",
+                                          "-journal",
+                                          ".rekey-tmp",
+                                          ".rekey-tmp-journal",
+                                          ".create-tmp-journal",
+                                          ".create-tmp-wal",
+                                          ".create-tmp-shm"};
 
 // Absolute paths of databases this process has open, so Destroy() can refuse them.
 struct OpenPaths {
@@ -122,8 +129,7 @@ Status ShredAndRemove(Env* env, const std::string& path) {
   Result<std::string> header = vfs::ReadRawHeader(path, crypto::kHeaderSize);
   if (header.ok() && std::memcmp(header->data(), "FSYNCDB", 8) == 0) {
     std::string noise(crypto::kHeaderSize, '\0');
-    FIELDSYNC_RETURN_IF_ERROR(
-        SecureRandom(reinterpret_cast<uint8_t*>(noise.data()), noise.size()));
+    FIELDSYNC_RETURN_IF_ERROR(SecureRandom(reinterpret_cast<uint8_t*>(noise.data()), noise.size()));
     FIELDSYNC_RETURN_IF_ERROR(vfs::OverwriteRawHeader(path, noise));
   }
   return env->RemoveFile(path);
@@ -191,6 +197,7 @@ Store::Store(std::string path, StoreOptions options)
 
 Store::~Store() {
   if (db_ != nullptr) sqlite3_close_v2(static_cast<sqlite3*>(db_));
+  if (!counted_open_) return;
   OpenPaths& open = GetOpenPaths();
   std::lock_guard<std::mutex> lock(open.mu);
   auto it = open.paths.find(path_);
@@ -210,12 +217,13 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const KeyPro
 Result<std::unique_ptr<Store>> Store::OpenSibling() const {
   std::unique_ptr<Store> sibling(new Store(path_, options_));
   sibling->key_state_ = key_state_;
+  FIELDSYNC_RETURN_IF_ERROR(sibling->Connect(/*creating=*/false));
   {
     OpenPaths& open = GetOpenPaths();
     std::lock_guard<std::mutex> lock(open.mu);
     open.paths.insert(path_);
+    sibling->counted_open_ = true;
   }
-  FIELDSYNC_RETURN_IF_ERROR(sibling->Connect(/*creating=*/false));
   return sibling;
 }
 
@@ -284,9 +292,15 @@ Result<std::unique_ptr<Store>> Store::OpenImpl(const std::string& path, const Ke
   bool stale_slot = false;
   if (create) {
     if (env->FileExists(abs)) return Status::AlreadyExists("a file already exists at " + path);
-    // Companions of an earlier database at this path would be replayed into the new one.
+    // Companions of an earlier database at this path would be replayed into the new one, and a
+    // creation killed part-way leaves its temporary file.
     for (const char* suffix : kCompanionSuffixes) {
       if (env->FileExists(abs + suffix)) (void)env->RemoveFile(abs + suffix);
+    }
+    (void)ShredAndRemove(env, abs + kCreationSuffix);
+    for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+      const std::string companion = abs + kCreationSuffix + suffix;
+      if (env->FileExists(companion)) (void)env->RemoveFile(companion);
     }
     Result<KekSpec> spec = key.NewSpec();
     if (!spec.ok()) return spec.status();
@@ -332,22 +346,36 @@ Result<std::unique_ptr<Store>> Store::OpenImpl(const std::string& path, const Ke
   state->context = context;
   state->token = vfs::RegisterKey(context);
 
-  std::unique_ptr<Store> store(new Store(abs, options));
+  // A new database is built under a temporary name and renamed into place once its header and
+  // page 1 are durable, so a creation killed part-way never leaves a half-made file at `path`.
+  const std::string building = abs + kCreationSuffix;
+  std::unique_ptr<Store> store(new Store(create ? building : abs, options));
   store->key_state_ = std::move(state);
+  Status connected = store->Connect(create);
+  if (connected.ok() && create) {
+    sqlite3_close_v2(static_cast<sqlite3*>(store->db_));  // folds and removes a WAL
+    store->db_ = nullptr;
+    connected = env->SyncFile(building);
+    if (connected.ok()) connected = env->RenameFile(building, abs);
+    if (connected.ok()) connected = env->SyncDir(DirName(abs));
+    store->path_ = abs;
+    if (connected.ok()) connected = store->Connect(/*creating=*/false);
+  }
+  if (!connected.ok()) {
+    if (create) {
+      store.reset();
+      (void)ShredAndRemove(env, building);
+      for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+        if (env->FileExists(building + suffix)) (void)env->RemoveFile(building + suffix);
+      }
+    }
+    return connected;
+  }
   {
     OpenPaths& open = GetOpenPaths();
     std::lock_guard<std::mutex> lock(open.mu);
     open.paths.insert(abs);
-  }
-  Status connected = store->Connect(create);
-  if (!connected.ok()) {
-    if (create) {
-      store.reset();
-      for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-        if (env->FileExists(abs + suffix)) (void)env->RemoveFile(abs + suffix);
-      }
-    }
-    return connected;
+    store->counted_open_ = true;
   }
   if (stale_slot) store->ScrubStaleSlot();
   return store;
@@ -635,6 +663,7 @@ Status Store::Destroy(const std::string& path, Env* env) {
   FIELDSYNC_RETURN_IF_ERROR(SecureRandom(reinterpret_cast<uint8_t*>(noise.data()), noise.size()));
   FIELDSYNC_RETURN_IF_ERROR(vfs::OverwriteRawHeader(abs, noise));
   FIELDSYNC_RETURN_IF_ERROR(ShredAndRemove(env, abs + kRotationSuffix));
+  FIELDSYNC_RETURN_IF_ERROR(ShredAndRemove(env, abs + kCreationSuffix));
   for (const char* suffix : kCompanionSuffixes) {
     if (env->FileExists(abs + suffix)) FIELDSYNC_RETURN_IF_ERROR(env->RemoveFile(abs + suffix));
   }

@@ -1,10 +1,12 @@
 // tests/core/crash_child.cc: fieldsync_crash_child, the process tests/core/crash_test.cc kills.
 //
 // USAGE
-//   fieldsync_crash_child write DB wal|rollback [CACHE_KIB]
-//     Opens DB (creating it if missing) with testing::TestKey() and commits transactions until
-//     it is killed. Transaction `seq` inserts rows seq*1000+j, updates one row of a recent
-//     transaction, deletes the rows of transaction seq-40 and records itself in
+//   fieldsync_crash_child write DB wal|rollback [CACHE_KIB [MAX_TRANSACTIONS]]
+//     Opens DB (creating it if missing) with testing::TestKey(), creates its tables if missing
+//     and commits transactions until it is killed (or MAX_TRANSACTIONS are done, then exits 0).
+//     Transaction `seq` inserts rows seq*1000+j (200 of them in every 7th transaction, otherwise
+//     1-4 of up to 16 KB), updates one row of a recent transaction, deletes the rows of
+//     transaction seq-12 and records itself in
 //       log(seq INTEGER PRIMARY KEY, rows, updated, deleted, digest TEXT)
 //     in the same transaction. Only after COMMIT returns OK it prints "SEQ DIGEST" on stdout and
 //     flushes: that line is the acknowledgement the parent holds the database to. Every payload
@@ -19,6 +21,9 @@
 //     Before dying it prints "killed at I/O N: OP FILE_KIND". When the operation completes with
 //     fewer than N operations it prints "done after K I/O operations" and exits 0.
 //     KEY is raw:SEED (testing::TestKey(SEED)) or pass:PASSPHRASE (testing::CheapPassphrase).
+//
+//   fieldsync_crash_child create DB N wal|rollback
+//     Runs Store::Create(DB, testing::TestKey()), killed at its N-th I/O operation as above.
 //
 // EXIT STATUS: 0 done, 2 usage error, 3 a Store call failed (the message is on stderr).
 #include <signal.h>
@@ -43,8 +48,9 @@ namespace {
 // ---- the writer's workload ------------------------------------------------------------------
 
 constexpr int64_t kIdsPerTransaction = 1000;  // transaction seq owns ids [seq*1000, seq*1000+1000)
-constexpr int64_t kDeleteLag = 40;            // transaction seq deletes what seq-40 inserted
-constexpr int64_t kUpdateWindow = 20;         // and updates a row of one of the 20 before it
+constexpr int64_t kDeleteLag = 12;            // transaction seq deletes what seq-12 inserted
+constexpr int64_t kUpdateWindow = 8;          // and updates a row of one of the 8 before it
+constexpr int64_t kLargeEvery = 7;            // every 7th transaction writes 200 rows
 
 // Must stay identical to CrashPayload in crash_test.cc, which checks every row with it.
 std::string CrashPayload(int64_t id, int64_t version, size_t length) {
@@ -110,7 +116,8 @@ StoreOptions OptionsFor(const std::string& journal) {
   return options;
 }
 
-int RunWriter(const std::string& path, const std::string& journal, int cache_kib) {
+int RunWriter(const std::string& path, const std::string& journal, int cache_kib,
+              int64_t max_transactions) {
   StoreOptions options = OptionsFor(journal);
   if (cache_kib > 0) options.cache_size_kib = cache_kib;
   const RawKeyProvider key = testing::TestKey();
@@ -133,12 +140,12 @@ int RunWriter(const std::string& path, const std::string& journal, int cache_kib
                      }),
        "read log");
 
-  for (;;) {
+  for (int64_t done = 0; done != max_transactions; ++done) {
     ++seq;
     SplitMix rng{static_cast<uint64_t>(seq)};
     Fnv digest;
-    // Every 23rd transaction is large: 200 rows, many pages, likely to spill a small cache.
-    const bool large = seq % 23 == 0;
+    // Large transactions write many pages, enough to spill a small cache.
+    const bool large = seq % kLargeEvery == 0;
     const int64_t rows = large ? 200 : 1 + static_cast<int64_t>(rng.Below(4));
     Must(store.Execute("BEGIN IMMEDIATE"), "begin");
     for (int64_t j = 0; j < rows; ++j) {
@@ -177,6 +184,7 @@ int RunWriter(const std::string& path, const std::string& journal, int cache_kib
     std::printf("%" PRId64 " %s\n", seq, hex.c_str());
     std::fflush(stdout);
   }
+  return 0;
 }
 
 // ---- key changes killed at the N-th I/O operation --------------------------------------------
@@ -273,18 +281,39 @@ int RunKeyChange(const std::string& mode, const std::string& path, int64_t kill_
   return 0;
 }
 
+int RunCreate(const std::string& path, int64_t kill_at, const std::string& journal) {
+  CountingEnv env;
+  StoreOptions options = OptionsFor(journal);
+  options.env = &env;
+  vfs::SetIoHookForTesting(&CountIo);
+  g_kill_at = kill_at;
+  Result<std::unique_ptr<Store>> store = Store::Create(path, testing::TestKey(), options);
+  g_kill_at = 0;
+  if (!store.ok()) Fail("create " + path, store.status());
+  std::printf("done after %" PRId64 " I/O operations\n", g_io_count);
+  std::fflush(stdout);
+  return 0;
+}
+
 int Usage() {
   std::fprintf(stderr,
-               "usage: fieldsync_crash_child write DB wal|rollback [CACHE_KIB]\n"
+               "usage: fieldsync_crash_child write DB wal|rollback [CACHE_KIB [MAX_TRANSACTIONS]]\n"
+               "       fieldsync_crash_child create DB N wal|rollback\n"
                "       fieldsync_crash_child passwd|rekey DB N wal|rollback OLD_KEY NEW_KEY\n"
                "       (KEY: raw:SEED or pass:PASSPHRASE)\n");
   return 2;
 }
 
 int Main(const std::vector<std::string>& args) {
-  if (args.size() >= 3 && args.size() <= 4 && args[0] == "write") {
-    const int cache_kib = args.size() == 4 ? std::atoi(args[3].c_str()) : 0;
-    return RunWriter(args[1], args[2], cache_kib);
+  if (args.size() >= 3 && args.size() <= 5 && args[0] == "write") {
+    const int cache_kib = args.size() >= 4 ? std::atoi(args[3].c_str()) : 0;
+    const int64_t max_transactions = args.size() == 5 ? std::atoll(args[4].c_str()) : -1;
+    return RunWriter(args[1], args[2], cache_kib, max_transactions);
+  }
+  if (args.size() == 4 && args[0] == "create") {
+    const int64_t kill_at = std::atoll(args[2].c_str());
+    if (kill_at <= 0) return Usage();
+    return RunCreate(args[1], kill_at, args[3]);
   }
   if (args.size() == 6 && (args[0] == "passwd" || args[0] == "rekey")) {
     const int64_t kill_at = std::atoll(args[2].c_str());

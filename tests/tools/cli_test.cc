@@ -7,6 +7,9 @@
 //
 // Where the passphrase itself is not the point, cases use FIELDSYNC_KEY_HEX: every passphrase open
 // costs a full scrypt (~0.1 s), and the CLI deliberately offers no way to lower that cost.
+//
+// The record commands (put, get, search, timeline, agenda, pending) are checked through their
+// output only: ids come from put's stdout, and no case reads core's internal tables.
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -18,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -27,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "fieldsync/key_provider.h"
 #include "fieldsync/store.h"
 
 extern char** environ;
@@ -210,6 +215,50 @@ std::string MakeSmallDb(TempDir& dir, const std::string& name = "small.db") {
 
 const char kSmallDbRows[] = "[1,\"Alice\"]\n[2,\"客户 张伟\"]\n";
 
+// A field-sales database made by init with kKeyHex.
+std::string MakeRecordDb(TempDir& dir, const std::string& name = "records.db") {
+  const std::string db = dir.File(name);
+  CheckSucceeds(dir.Run({"init", db}, kKeyHexEnv));
+  return db;
+}
+
+// Runs put, which must succeed, and returns the id it printed (stdout is the id and a newline).
+std::string Put(TempDir& dir, const std::string& db, const std::string& collection,
+                const std::string& json, const EnvVars& env = kKeyHexEnv) {
+  RunResult r = dir.Run({"put", db, collection, json}, env);
+  CheckSucceeds(r);
+  const std::vector<std::string> lines = Lines(r.out);
+  REQUIRE_MESSAGE(lines.size() == 1, "stdout: " << r.out);
+  REQUIRE_FALSE(lines[0].empty());
+  CHECK(lines[0].find_first_of(" \"{}") == std::string::npos);  // the bare id, not JSON
+  return lines[0];
+}
+
+Json Pending(TempDir& dir, const std::string& db) {
+  RunResult r = dir.Run({"pending", db}, kKeyHexEnv);
+  CheckSucceeds(r);
+  return ParseOneJsonLine(r.out);
+}
+
+std::vector<Json> JsonLines(const std::string& out) {
+  std::vector<Json> docs;
+  for (const std::string& line : Lines(out)) docs.push_back(Json::parse(line));
+  return docs;
+}
+
+// Today's date in UTC, "YYYY-MM-DD": the day the agenda calls "today".
+std::string TodayUtc() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char date[16];
+  std::strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+  return date;
+}
+
+const char kZhangWei[] =
+    R"({"kind":"person","name":"张伟","phones":["138 0013 8000"],"grade":"A","owner_rep":"李雷"})";
+
 }  // namespace
 
 // --- usage -------------------------------------------------------------------------------------
@@ -221,10 +270,13 @@ TEST_CASE("--help prints usage naming every command on stdout and exits 0") {
     CHECK(r.exit_code == 0);
     CHECK(r.err.empty());
     CHECK(r.out.find("usage:") != std::string::npos);
-    for (const char* command : {"init", "sql", "verify", "passwd", "rekey", "info", "destroy"}) {
+    for (const char* command : {"init", "sql", "verify", "passwd", "rekey", "info", "destroy",
+                                "put", "get", "search", "timeline", "agenda", "pending"}) {
       CHECK_MESSAGE(r.out.find(std::string("  ") + command + " ") != std::string::npos, command);
     }
     CHECK(r.out.find("FIELDSYNC_PASSPHRASE") != std::string::npos);
+    CHECK(r.out.find("FIELDSYNC_REGION") != std::string::npos);
+    CHECK(r.out.find("6 invalid input") != std::string::npos);
   }
 }
 
@@ -285,6 +337,18 @@ TEST_CASE("a missing FIELDSYNC_PASSPHRASE exits 2 before touching the database")
   }
   CheckFails(dir.Run({"sql", db, "SELECT 1"}), 2, "usage");
   CheckFails(dir.Run({"init", db}, {{"FIELDSYNC_PASSPHRASE", ""}}), 2, "usage");
+  for (const std::vector<std::string>& args : {
+           std::vector<std::string>{"put", db, "customers", kZhangWei},
+           {"get", db, "customers", "c1"},
+           {"search", db, "张伟"},
+           {"timeline", db, "c1"},
+           {"agenda", db, "李雷"},
+           {"pending", db},
+       }) {
+    RunResult r = dir.Run(args);
+    CheckFails(r, 2, "usage");
+    CHECK(r.err.find("FIELDSYNC_PASSPHRASE") != std::string::npos);
+  }
   CHECK_FALSE(fs::exists(db));
 }
 
@@ -622,4 +686,253 @@ TEST_CASE("destroy removes the database with its -wal, -shm and -journal files, 
   }
   CheckFails(dir.Run({"sql", db, "SELECT 1"}, kKeyHexEnv), 1, "not_found");
   CheckFails(dir.Run({"info", db}), 1, "not_found");
+}
+
+// --- records ------------------------------------------------------------------------------------
+
+TEST_CASE("put prints the new id, and get prints the record with its phone in E.164") {
+  TempDir dir;
+  const std::string db = MakeRecordDb(dir);
+  const std::string id = Put(dir, db, "customers", kZhangWei);
+
+  RunResult r = dir.Run({"get", db, "customers", id}, kKeyHexEnv);
+  CheckSucceeds(r);
+  const Json record = ParseOneJsonLine(r.out);
+  CHECK(record.at("id") == id);
+  CHECK(record.at("name") == "张伟");
+  CHECK(record.at("phones") == Json::array({"+8613800138000"}));
+  CHECK(record.at("grade") == "A");
+  CHECK(r.out.find("张伟") != std::string::npos);  // UTF-8 as itself, like sql
+  CHECK(r.out.find("\\u") == std::string::npos);
+}
+
+TEST_CASE("put with a bad phone and an unknown grade exits 6, names both fields, writes nothing") {
+  TempDir dir;
+  const std::string db = MakeRecordDb(dir);
+  Put(dir, db, "customers", kZhangWei);
+  const Json before = Pending(dir, db);
+
+  RunResult r = dir.Run(
+      {"put", db, "customers", R"({"kind":"person","name":"王芳","phones":["12"],"grade":"Z"})"},
+      kKeyHexEnv);
+  CheckFails(r, 6, "invalid_argument");
+  CHECK(r.out.empty());
+  const std::string line = ErrorLine(r);
+  CHECK_MESSAGE(line.find("phones[0]") != std::string::npos, line);
+  CHECK_MESSAGE(line.find("grade") != std::string::npos, line);
+
+  CHECK(Pending(dir, db).at("count") == before.at("count"));
+  CHECK(dir.Run({"search", db, "王芳"}, kKeyHexEnv).out.empty());
+}
+
+TEST_CASE("malformed JSON and unknown collections exit 6 with invalid_argument") {
+  TempDir dir;
+  const std::string db = MakeRecordDb(dir);
+  for (const std::vector<std::string>& args : {
+           std::vector<std::string>{"put", db, "customers", "{\"kind\":"},
+           {"put", db, "customers", "[1,2]"},
+           {"put", db, "customers", "{}"},  // required kind and name missing
+           {"put", db, "custmers", kZhangWei},
+           {"get", db, "custmers", "c1"},
+       }) {
+    RunResult r = dir.Run(args, kKeyHexEnv);
+    CheckFails(r, 6, "invalid_argument");
+    CHECK(r.out.empty());
+  }
+  const std::string missing = ErrorLine(dir.Run({"put", db, "customers", "{}"}, kKeyHexEnv));
+  CHECK_MESSAGE(missing.find("kind") != std::string::npos, missing);
+  CHECK_MESSAGE(missing.find("name") != std::string::npos, missing);
+  CHECK(Pending(dir, db).at("count") == 0);
+}
+
+TEST_CASE("every problem stays on the one error line, even a quoted value with a newline") {
+  // The chosen contract: one `error:` line per failure, problems separated by "; " and any
+  // newline core or the input brings in flattened to a space, so a value cannot forge a line.
+  TempDir dir;
+  const std::string db = MakeRecordDb(dir);
+  RunResult r = dir.Run(
+      {"put", db, "customers", R"({"kind":"robot","name":"x","grade":"Z\nerror: ok: forged"})"},
+      kKeyHexEnv);
+  CheckFails(r, 6, "invalid_argument");  // also checks that there is exactly one error line
+  const std::string line = ErrorLine(r);
+  CHECK_MESSAGE(line.find("kind") != std::string::npos, line);
+  CHECK_MESSAGE(line.find("; grade") != std::string::npos, line);
+  CHECK(Lines(r.err).size() == 1);
+}
+
+TEST_CASE("get of a missing id exits 1 with not_found") {
+  TempDir dir;
+  const std::string db = MakeRecordDb(dir);
+  RunResult r = dir.Run({"get", db, "customers", "no-such-id"}, kKeyHexEnv);
+  CheckFails(r, 1, "not_found");
+  CHECK(r.out.empty());
+}
+
+TEST_CASE("search finds a customer by Chinese name, pinyin initials and partial phone") {
+  TempDir dir;
+  const std::string db = MakeRecordDb(dir);
+  const std::string zhang_wei = Put(dir, db, "customers", kZhangWei);
+  const std::string zhang_wei_qiang =
+      Put(dir, db, "customers", R"({"kind":"person","name":"张伟强","phones":["139 0013 9000"]})");
+  const std::string li_na =
+      Put(dir, db, "customers", R"({"kind":"person","name":"李娜","phones":["137 0000 1111"]})");
+
+  for (const char* text : {"张伟", "zw", "zhangwei", "13800138", "0013 8000"}) {
+    RunResult r = dir.Run({"search", db, text}, kKeyHexEnv);
+    CheckSucceeds(r);
+    const std::vector<Json> hits = JsonLines(r.out);
+    REQUIRE_MESSAGE(!hits.empty(), text);
+    CHECK_MESSAGE(hits[0].at("id") == zhang_wei, text << ": " << r.out);
+    for (size_t i = 0; i < hits.size(); ++i) {
+      const Json& hit = hits[i];
+      CHECK(hit.at("collection") == "customers");
+      CHECK(hit.at("field").is_string());
+      CHECK(hit.at("record").at("id") == hit.at("id"));
+      CHECK(hit.at("id") != li_na);
+      if (i > 0) CHECK(hits[i - 1].at("score").get<double>() >= hit.at("score").get<double>());
+    }
+    CHECK(hits[0].at("record").at("name") == "张伟");
+  }
+  const std::vector<Json> both = JsonLines(dir.Run({"search", db, "张伟"}, kKeyHexEnv).out);
+  REQUIRE(both.size() == 2);
+  CHECK(both[1].at("id") == zhang_wei_qiang);
+  CHECK(JsonLines(dir.Run({"search", db, "13800138"}, kKeyHexEnv).out)[0].at("field") == "phones");
+
+  RunResult none = dir.Run({"search", db, "王芳"}, kKeyHexEnv);
+  CheckSucceeds(none);
+  CHECK(none.out.empty());
+}
+
+TEST_CASE("timeline lists a customer's order and visit, most recent first") {
+  TempDir dir;
+  const std::string db = MakeRecordDb(dir);
+  const std::string customer = Put(dir, db, "customers", kZhangWei);
+  const std::string visit = Put(dir, db, "visits",
+                                R"({"customer":")" + customer +
+                                    R"(","rep":"李雷","start":"2024-03-15T09:30:00+08:00",)"
+                                    R"("summary":"初次拜访"})");
+  const std::string order =
+      Put(dir, db, "orders",
+          R"({"customer":")" + customer + R"(","date":"2024-04-01","amount":"12345.50"})");
+
+  RunResult r = dir.Run({"timeline", db, customer}, kKeyHexEnv);
+  CheckSucceeds(r);
+  const std::vector<Json> entries = JsonLines(r.out);
+  REQUIRE_MESSAGE(entries.size() == 2, r.out);
+  CHECK(entries[0].at("kind") == "order");
+  CHECK(entries[0].at("id") == order);
+  CHECK(entries[0].at("record").at("date") == "2024-04-01");
+  CHECK(entries[1].at("kind") == "visit");
+  CHECK(entries[1].at("id") == visit);
+  CHECK(entries[1].at("record").at("summary") == "初次拜访");
+
+  CheckFails(dir.Run({"timeline", db, "no-such-customer"}, kKeyHexEnv), 1, "not_found");
+}
+
+TEST_CASE("agenda shows a rep's next action due today, and nothing for another rep") {
+  TempDir dir;
+  const std::string db = MakeRecordDb(dir);
+  const std::string customer = Put(dir, db, "customers", kZhangWei);
+  const std::string today = TodayUtc();
+  const std::string visit = Put(dir, db, "visits",
+                                R"({"customer":")" + customer +
+                                    R"(","rep":"李雷","start":"2024-03-15T09:30:00+08:00",)"
+                                    R"("next_action":"送样品","next_action_due":")" +
+                                    today + R"("})");
+
+  RunResult r = dir.Run({"agenda", db, "李雷"}, kKeyHexEnv);
+  CheckSucceeds(r);
+  const Json agenda = ParseOneJsonLine(r.out);
+  CHECK(agenda.at("rep") == "李雷");
+  // Past midnight UTC between the two runs, today's action has become overdue.
+  const char* bucket = agenda.at("today") == today ? "due" : "overdue";
+  REQUIRE_MESSAGE(agenda.at(bucket).size() == 1, r.out);
+  const Json& action = agenda.at(bucket)[0];
+  CHECK(action.at("visit") == visit);
+  CHECK(action.at("customer") == customer);
+  CHECK(action.at("next_action") == "送样品");
+  CHECK(action.at("next_action_due") == today);
+
+  const Json other = ParseOneJsonLine(dir.Run({"agenda", db, "韩梅梅"}, kKeyHexEnv).out);
+  CHECK(other.at("due").empty());
+  CHECK(other.at("overdue").empty());
+  CHECK(other.at("not_contacted").empty());
+}
+
+TEST_CASE("pending prints count and oldest_age_s of the outbox") {
+  TempDir dir;
+  const std::string db = MakeRecordDb(dir);
+  const Json empty = Pending(dir, db);
+  CHECK(empty == Json::parse(R"({"count":0,"oldest_age_s":0})"));
+
+  Put(dir, db, "customers", kZhangWei);
+  Put(dir, db, "customers", R"({"kind":"company","name":"明辉贸易"})");
+  const Json two = Pending(dir, db);
+  CHECK(two.size() == 2);
+  CHECK(two.at("count").get<int64_t>() >= 2);  // at least one change per record
+  CHECK(two.at("oldest_age_s").get<int64_t>() >= 0);
+}
+
+TEST_CASE("a wrong passphrase on put exits 3 and writes nothing") {
+  TempDir dir;
+  const std::string db = dir.File("locked.db");
+  CheckSucceeds(dir.Run({"init", db}, kPassphraseEnv));
+  RunResult r =
+      dir.Run({"put", db, "customers", kZhangWei}, {{"FIELDSYNC_PASSPHRASE", kOtherPassphrase}});
+  CheckFails(r, 3, "wrong_key");
+  CHECK(r.out.empty());
+  CHECK(r.err.find(kOtherPassphrase) == std::string::npos);
+  RunResult pending = dir.Run({"pending", db}, kPassphraseEnv);
+  CheckSucceeds(pending);
+  CHECK(ParseOneJsonLine(pending.out).at("count") == 0);
+}
+
+TEST_CASE("FIELDSYNC_REGION sets the region of local phone numbers, and a malformed one exits 2") {
+  TempDir dir;
+  const std::string db = MakeRecordDb(dir);
+  EnvVars us = kKeyHexEnv;
+  us.emplace_back("FIELDSYNC_REGION", "us");
+  const std::string id = Put(dir, db, "customers",
+                             R"({"kind":"person","name":"Bob","phones":["(201) 555-0123"]})", us);
+  const Json record = ParseOneJsonLine(dir.Run({"get", db, "customers", id}, kKeyHexEnv).out);
+  CHECK(record.at("phones") == Json::array({"+12015550123"}));
+
+  for (const char* value : {"", "USA", "C1"}) {
+    EnvVars bad = kKeyHexEnv;
+    bad.emplace_back("FIELDSYNC_REGION", value);
+    RunResult r = dir.Run({"put", db, "customers", kZhangWei}, bad);
+    CheckFails(r, 2, "usage");
+    CHECK(r.err.find("FIELDSYNC_REGION") != std::string::npos);
+  }
+  CHECK(Pending(dir, db).at("count").get<int64_t>() == 1);
+}
+
+TEST_CASE("record commands work on a plain store, and maintenance commands on a database") {
+  TempDir dir;
+  // A file made by Store::Create alone (as init did before it made field-sales databases).
+  const std::string plain = dir.File("plain.db");
+  {
+    uint8_t key[fieldsync::kKeySize];
+    for (size_t i = 0; i < sizeof(key); ++i) key[i] = static_cast<uint8_t>(i);  // = kKeyHex
+    fieldsync::RawKeyProvider provider(key, sizeof(key));
+    fieldsync::Result<std::unique_ptr<fieldsync::Store>> store =
+        fieldsync::Store::Create(plain, provider);
+    REQUIRE_MESSAGE(store.ok(), store.status().ToString());
+  }
+  const std::string id = Put(dir, plain, "customers", kZhangWei);
+  CheckSucceeds(dir.Run({"get", plain, "customers", id}, kKeyHexEnv));
+
+  const std::string db = MakeRecordDb(dir);
+  const std::string customer = Put(dir, db, "customers", kZhangWei);
+  RunResult verify = dir.Run({"verify", db}, kKeyHexEnv);
+  CheckSucceeds(verify);
+  CHECK(ParseOneJsonLine(verify.out).at("integrity") == "ok");
+  CheckSucceeds(dir.Run({"rekey", db}, kKeyHexEnv));
+  CheckSucceeds(dir.Run(
+      {"passwd", db}, {{"FIELDSYNC_KEY_HEX", kKeyHex}, {"FIELDSYNC_NEW_PASSPHRASE", kPassphrase}}));
+  RunResult get = dir.Run({"get", db, "customers", customer}, kPassphraseEnv);
+  CheckSucceeds(get);
+  CHECK(ParseOneJsonLine(get.out).at("name") == "张伟");
+  CheckSucceeds(dir.Run({"destroy", db}));
+  CHECK_FALSE(fs::exists(db));
 }

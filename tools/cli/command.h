@@ -23,7 +23,8 @@ enum ExitCode : int {
   kExitWrongKey = 3,      // StatusCode::kWrongKey: ask the user for the key again
   kExitCorrupt = 4,       // StatusCode::kCorruption, or integrity_check problems: stop
   kExitIOError = 5,       // StatusCode::kIOError
-  kExitInvalidInput = 6,  // reserved for data commands (put, resolve): their input is malformed
+  kExitInvalidInput = 6,  // record commands (put, get, ...): a record, collection or query that
+                          // core refused as invalid_argument; the message names each bad field
 };
 
 using Args = std::vector<std::string>;

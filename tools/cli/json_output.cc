@@ -1,5 +1,5 @@
-// tools/cli/json_output.cc: SQL values, store info and verify reports as JSON (see
-// json_output.h).
+// tools/cli/json_output.cc: SQL values, store info, verify reports, search hits and the outbox
+// summary as JSON (see json_output.h).
 #include "json_output.h"
 
 #include <cmath>
@@ -92,6 +92,25 @@ Json VerifyReportToJson(const VerifyReport& report) {
   }
   return json;
 }
+
+Json SearchHitToJson(const SearchHit& hit) {
+  Json json = Json::object();
+  json["collection"] = hit.collection;
+  json["id"] = hit.id;
+  json["field"] = hit.field;
+  json["score"] = hit.score;
+  json["record"] = ParseCoreJson(hit.record_json);
+  return json;
+}
+
+Json PendingSummaryToJson(const PendingSummary& pending) {
+  Json json = Json::object();
+  json["count"] = pending.count;
+  json["oldest_age_s"] = pending.oldest_age_s;
+  return json;
+}
+
+Json ParseCoreJson(const std::string& text) { return Json::parse(text); }
 
 std::string DumpLine(const Json& json) {
   try {

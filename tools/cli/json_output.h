@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "fieldsync/database.h"
 #include "fieldsync/store.h"
 
 namespace fieldsync::cli {
@@ -26,6 +27,17 @@ Json StoreInfoToJson(const StoreInfo& info);
 // The `verify` object: counts, and "integrity":"ok" or "integrity":"failed" plus
 // "integrity_errors":[...].
 Json VerifyReportToJson(const VerifyReport& report);
+
+// A search hit: {"collection":...,"id":...,"field":...,"score":...,"record":{...}}, the record
+// as an object (not a string) so `jq .record.name` works.
+Json SearchHitToJson(const SearchHit& hit);
+
+// The `pending` object: {"count":N,"oldest_age_s":S}.
+Json PendingSummaryToJson(const PendingSummary& pending);
+
+// JSON text produced by core (records, timelines, agendas), keeping its key order. Throws
+// nlohmann::json::parse_error if core ever produced something else; main() reports it.
+Json ParseCoreJson(const std::string& text);
 
 // Compact single-line UTF-8 text of `json` (strict; invalid UTF-8 replaced by U+FFFD).
 std::string DumpLine(const Json& json);

@@ -6,7 +6,8 @@
 // CONTRACT (other programs depend on it; change it only by adding)
 //   Keys come from the environment only (env_key.h): FIELDSYNC_PASSPHRASE or FIELDSYNC_KEY_HEX,
 //   and FIELDSYNC_NEW_PASSPHRASE for passwd/rekey. There is no option that takes a key.
-//   Results go to stdout as JSON, one document per line (json_output.h).
+//   FIELDSYNC_REGION sets the region of phone numbers without +country code (env_options.h).
+//   Results go to stdout as JSON, one document per line (json_output.h); put prints the bare id.
 //   Failures go to stderr as one line `error: <code>: <message>` (report.h).
 //   Exit codes: 0 ok, 1 other error, 2 usage, 3 wrong key, 4 tampered or corrupt, 5 I/O error,
 //   6 invalid input (command.h).
@@ -14,12 +15,15 @@
 // ARGUMENTS
 //   Options are recognized only as `--help`/`-h`. Any other argument starting with `-` is refused
 //   (a typed `--passphrase=...` must fail loudly, not become a file name); `--` ends options, so
-//   `fieldsync-cli sql DB -- "-- comment"` passes SQL that starts with a dash. Refused options are
+//   `fieldsync-cli sql DB -- "-- comment"` passes SQL that starts with a dash (and
+//   `fieldsync-cli search DB -- -8000` a search text that does). Refused options are
 //   echoed only up to any `=`, so a value typed after it never reaches the terminal or a log.
 //
 // IMPLEMENTATION NOTES
 //   main() is the only place exceptions are caught: any that escapes a handler becomes
 //   `error: internal: ...` and exit 1, never a crash with a partial line.
+#include <algorithm>
+#include <cstddef>
 #include <exception>
 #include <iostream>
 #include <string>
@@ -39,9 +43,11 @@ void PrintUsage(std::ostream& out) {
          "usage: fieldsync-cli COMMAND DB [ARGS]\n"
          "\n"
          "commands:\n";
+  size_t width = 0;  // of the longest command line, to align the summaries
+  for (const Command& command : Commands()) width = std::max(width, CommandLine(command).size());
   for (const Command& command : Commands()) {
     std::string line = CommandLine(command);
-    if (line.size() < 20) line.resize(20, ' ');  // align the summaries
+    line.resize(width, ' ');
     out << "  " << line << "  " << command.summary << '\n';
   }
   out << "\n"
@@ -49,11 +55,14 @@ void PrintUsage(std::ostream& out) {
          "  FIELDSYNC_PASSPHRASE      passphrase of the database\n"
          "  FIELDSYNC_KEY_HEX         host key, 64 hex digits (instead of a passphrase)\n"
          "  FIELDSYNC_NEW_PASSPHRASE  new passphrase for passwd (required) and rekey (optional)\n"
+         "  FIELDSYNC_REGION          region of phone numbers written without +country code,\n"
+         "                            two letters (default CN)\n"
          "\n"
-         "output: results on stdout as JSON, one document per line; failures on stderr as\n"
-         "  error: <code>: <message>\n"
-         "exit codes: 0 ok, 1 other error, 2 usage, 3 wrong key, 4 tampered or corrupt,\n"
-         "  5 I/O error\n";
+         "output: results on stdout as JSON, one document per line (put prints the bare id);\n"
+         "  failures on stderr as one line  error: <code>: <message>\n"
+         "exit codes: 0 ok, 1 other error (not_found, ...), 2 usage, 3 wrong key,\n"
+         "  4 tampered or corrupt, 5 I/O error, 6 invalid input (the message names each bad "
+         "field)\n";
 }
 
 bool IsHelp(std::string_view arg) { return arg == "--help" || arg == "-h"; }

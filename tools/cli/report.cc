@@ -40,6 +40,11 @@ int ReportError(const Status& status) {
   return ExitCodeFor(status.code());
 }
 
+int ReportRecordError(const Status& status) {
+  const int exit_code = ReportError(status);
+  return status.code() == StatusCode::kInvalidArgument ? kExitInvalidInput : exit_code;
+}
+
 int ReportUsage(std::string_view what, std::string_view hint) {
   std::cerr << "error: usage: " << OneLine(what) << '\n' << "usage: " << OneLine(hint) << '\n';
   return kExitUsage;

@@ -22,6 +22,12 @@ int ExitCodeFor(StatusCode code);
 // Prints `error: <code>: <message>` for a non-OK status and returns ExitCodeFor(its code).
 int ReportError(const Status& status);
 
+// For the record commands (put, get, search, timeline, agenda): prints like ReportError, but
+// invalid_argument exits kExitInvalidInput (6), since there it means the user's record, collection
+// or query was refused. The message already names each bad field ("phones[0]: ...; grade: ...");
+// problems that core separates with newlines stay on the one error line, separated by spaces.
+int ReportRecordError(const Status& status);
+
 // Prints `error: usage: <what>` and a one-line hint (`usage: <hint>`); returns kExitUsage.
 int ReportUsage(std::string_view what, std::string_view hint);
 

@@ -144,7 +144,8 @@ class Store {
 
   std::string path_;
   StoreOptions options_;
-  void* db_ = nullptr;  // sqlite3*
+  void* db_ = nullptr;         // sqlite3*
+  bool counted_open_ = false;  // listed among the paths this process has open
   std::shared_ptr<KeyState> key_state_;
 };
 
