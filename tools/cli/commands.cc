@@ -213,7 +213,9 @@ int RunPending(const Command& self, const Args& args) {
   int exit_code = kExitFailure;
   std::unique_ptr<Database> db = OpenDatabase(self, args[0], &exit_code);
   if (!db) return exit_code;
-  PrintJsonLine(PendingSummaryToJson(db->Pending()));
+  Result<PendingSummary> pending = db->Pending();
+  if (!pending.ok()) return ReportRecordError(pending.status());
+  PrintJsonLine(PendingSummaryToJson(*pending));
   return FinishOutput();
 }
 

@@ -72,8 +72,8 @@ struct Edit {
 struct SearchHit {
   std::string collection;  // "customers" or "contacts"
   std::string id;
-  std::string field;       // the field that matched best
-  double score = 0;        // higher is better
+  std::string field;  // the field that matched best
+  double score = 0;   // higher is better
   std::string record_json;
 };
 
@@ -129,12 +129,12 @@ class Database {
   Result<std::string> Classify(int64_t now_ms = 0);
 
   // The outbox.
-  PendingSummary Pending();
+  Result<PendingSummary> Pending();
   Result<std::vector<DeadLetter>> DeadLetters();
 
-  // Closes and deletes the database (Store::Destroy). FailedPrecondition while changes are
-  // pending unless force is true.
-  static Status Clear(std::unique_ptr<Database> db, bool force);
+  // Closes and deletes the database (Store::Destroy), resetting `db`. FailedPrecondition while
+  // changes are pending unless force is true; `db` then stays open and usable.
+  static Status Clear(std::unique_ptr<Database>& db, bool force);
   // Rotates the data key; refuses with pending changes unless forced (a rotation rewrites the
   // file, and an interrupted one must never be the reason an edit is lost).
   Status RotateDataKey(bool force);

@@ -556,6 +556,9 @@ Status Database::Purge(std::string_view collection, std::string_view id) {
     w.Bind(1, c).Bind(2, i);
     int rc = w.Step();
     if (rc != SQLITE_DONE) return model::SqliteStatus(sql.db(), rc, "purge");
+    if (HasSearchableFields(*impl_->schema.Collection(c))) {
+      FIELDSYNC_RETURN_IF_ERROR(search::CompactSearchIndex(sql.db()));
+    }
     Result<sqlite3_stmt*> letters =
         sql.Get("DELETE FROM fs_dead_letters WHERE collection = ?1 AND record_id = ?2");
     if (!letters.ok()) return letters.status();
@@ -609,10 +612,9 @@ Result<std::string> Database::Classify(int64_t now_ms) {
                          impl_->options.classification);
 }
 
-PendingSummary Database::Pending() {
+Result<PendingSummary> Database::Pending() {
   std::lock_guard<std::mutex> lock(impl_->write_mu);
-  Result<PendingSummary> s = model::SummarizePending(*impl_->sql, impl_->NowMs());
-  return s.ok() ? *s : PendingSummary{};
+  return model::SummarizePending(*impl_->sql, impl_->NowMs());
 }
 
 Result<std::vector<DeadLetter>> Database::DeadLetters() {
@@ -620,12 +622,15 @@ Result<std::vector<DeadLetter>> Database::DeadLetters() {
   return model::ListDeadLetters(*impl_->sql);
 }
 
-Status Database::Clear(std::unique_ptr<Database> db, bool force) {
+Status Database::Clear(std::unique_ptr<Database>& db, bool force) {
   if (!db) return Status::InvalidArgument("no database");
-  const PendingSummary pending = db->Pending();
-  if (pending.count > 0 && !force) {
-    return Status::FailedPrecondition(std::to_string(pending.count) +
-                                      " changes are not synced yet; sync first or force");
+  if (!force) {
+    Result<PendingSummary> pending = db->Pending();
+    if (!pending.ok()) return pending.status();
+    if (pending->count > 0) {
+      return Status::FailedPrecondition(std::to_string(pending->count) +
+                                        " changes are not synced yet; sync first or force");
+    }
   }
   const std::string path = db->impl_->path;
   db.reset();

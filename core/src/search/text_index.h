@@ -43,6 +43,9 @@ Status CreateSearchTables(sqlite3* db);
 Status IndexRecord(sqlite3* db, std::string_view collection, std::string_view id,
                    const std::vector<IndexEntry>& entries);
 Status RemoveRecord(sqlite3* db, std::string_view collection, std::string_view id);
+// Rewrites the index so that deleted records leave no trace in it: FTS5 keeps deleted tokens in
+// older segments until they are merged. Costs a rewrite of the whole index; for purge.
+Status CompactSearchIndex(sqlite3* db);
 // At most `limit` hits, best first. An empty or whitespace query returns no hits.
 Result<std::vector<IndexHit>> SearchIndex(sqlite3* db, std::string_view query, int limit);
 
