@@ -30,10 +30,10 @@
 namespace fieldsync {
 
 enum class FieldType {
-  kText,       // UTF-8 string
-  kInteger,    // 64-bit signed
-  kDecimal,    // exact decimal, stored as a canonical string "1234.5"
-  kMoney,      // like decimal; the currency lives in its own field
+  kText,     // UTF-8 string
+  kInteger,  // 64-bit signed
+  kDecimal,  // exact decimal, stored as a canonical string "1234.5"
+  kMoney,    // like decimal; the currency lives in its own field
   kBool,
   kDate,       // "YYYY-MM-DD"
   kDateTime,   // RFC 3339, stored in UTC as "YYYY-MM-DDTHH:MM:SS.sssZ"
@@ -72,7 +72,7 @@ struct FieldDef {
   std::vector<std::string> enum_values;
   Sensitivity sensitivity = Sensitivity::kNormal;
   MergeRule merge = MergeRule::kLastWriterWins;
-  std::string references;  // for text ids: the collection the id points into
+  std::string references;   // for text ids: the collection the id points into
   bool searchable = false;  // indexed for Database::Search
   int max_length = 0;       // in Unicode code points for text; 0: the default limit (10,000)
   double min = 0, max = 0;  // for integers and decimals when min < max
