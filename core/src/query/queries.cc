@@ -195,7 +195,7 @@ Civil CivilFromDays(int64_t z) {
 
 std::string FormatDate(int64_t days) {
   const Civil c = CivilFromDays(days);
-  char buf[32];
+  char buf[64];
   std::snprintf(buf, sizeof(buf), "%04lld-%02lld-%02lld", static_cast<long long>(c.y),
                 static_cast<long long>(c.m), static_cast<long long>(c.d));
   return buf;
@@ -204,7 +204,7 @@ std::string FormatDate(int64_t days) {
 std::string FormatDateTime(int64_t ms) {
   const int64_t days = FloorDiv(ms, kMsPerDay);
   const int64_t in_day = ms - days * kMsPerDay;
-  char buf[48];
+  char buf[96];
   std::snprintf(buf, sizeof(buf), "%sT%02lld:%02lld:%02lld.%03lldZ", FormatDate(days).c_str(),
                 static_cast<long long>(in_day / 3600000),
                 static_cast<long long>(in_day / 60000 % 60),
