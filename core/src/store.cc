@@ -13,6 +13,7 @@
 
 #include "crypto/key_header.h"
 #include "fieldsync/log.h"
+#include "sqlite_status.h"
 #include "vfs/encrypted_vfs.h"
 
 namespace fieldsync {
@@ -40,42 +41,6 @@ struct OpenPaths {
 OpenPaths& GetOpenPaths() {
   static OpenPaths* open = new OpenPaths();
   return *open;
-}
-
-Status FromSqlite(sqlite3* db, int rc, std::string_view context) {
-  // sqlite3_open_v2 reports primary codes only; the handle knows the extended one.
-  if (db != nullptr && sqlite3_extended_errcode(db) != SQLITE_OK &&
-      (sqlite3_extended_errcode(db) & 0xff) == (rc & 0xff)) {
-    rc = sqlite3_extended_errcode(db);
-  }
-  std::string detail = vfs::TakeLastError();
-  std::string message =
-      std::string(context) + ": " +
-      (detail.empty() ? std::string(db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)) : detail);
-  switch (rc & 0xff) {
-    case SQLITE_IOERR:
-      if (rc == SQLITE_IOERR_DATA) return Status::Corruption(message);
-      return Status::IOError(message);
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return Status::Corruption(message);
-    case SQLITE_FULL:
-    case SQLITE_CANTOPEN:
-      return Status::IOError(message);
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return Status::Unavailable(message);
-    case SQLITE_READONLY:
-      return Status::FailedPrecondition(message);
-    case SQLITE_ERROR:
-    case SQLITE_CONSTRAINT:
-    case SQLITE_MISMATCH:
-    case SQLITE_RANGE:
-    case SQLITE_TOOBIG:
-      return Status::InvalidArgument(message);
-    default:
-      return Status::Internal(message);
-  }
 }
 
 Status Bind(sqlite3_stmt* stmt, int index, const Value& v) {
@@ -236,7 +201,7 @@ Status Store::Connect(bool creating) {
       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI | SQLITE_OPEN_FULLMUTEX,
       vfs::kVfsName);
   if (rc != SQLITE_OK) {
-    Status s = FromSqlite(db, rc, "cannot open " + path_);
+    Status s = SqliteStatus(db, rc, "cannot open " + path_);
     sqlite3_close_v2(db);
     return s;
   }
@@ -415,7 +380,7 @@ Status Store::Execute(std::string_view sql, const std::vector<Value>& params,
     sqlite3_stmt* raw = nullptr;
     const char* next = nullptr;
     int rc = sqlite3_prepare_v2(db, tail, static_cast<int>(end - tail), &raw, &next);
-    if (rc != SQLITE_OK) return FromSqlite(db, rc, "SQL error");
+    if (rc != SQLITE_OK) return SqliteStatus(db, rc, "SQL error");
     std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> stmt(raw, sqlite3_finalize);
     tail = next;
     if (!stmt) continue;  // only whitespace or a comment
@@ -444,7 +409,7 @@ Status Store::Execute(std::string_view sql, const std::vector<Value>& params,
       for (int i = 0; i < ncols; ++i) row.values.push_back(ColumnValue(stmt.get(), i));
       if (!on_row(row)) return Status::OK();
     }
-    if (rc != SQLITE_DONE) return FromSqlite(db, rc, "SQL error");
+    if (rc != SQLITE_DONE) return SqliteStatus(db, rc, "SQL error");
   }
   return Status::OK();
 }
@@ -466,7 +431,7 @@ Status Store::ChangeKey(const KeyProvider& new_key) {
   vfs::HeaderIo io;
   io.size = crypto::kHeaderSize;
   int rc = sqlite3_file_control(db, "main", vfs::kFcntlReadHeader, &io);
-  if (rc != SQLITE_OK) return rollback(FromSqlite(db, rc, "cannot read the key header"));
+  if (rc != SQLITE_OK) return rollback(SqliteStatus(db, rc, "cannot read the key header"));
   Result<DatabaseHeader> header = crypto::ParseHeader(io.bytes);
   if (!header.ok()) return rollback(header.status());
   const int active = header->ActiveSlot();
@@ -483,12 +448,12 @@ Status Store::ChangeKey(const KeyProvider& new_key) {
   write_new.offset = crypto::kSlotOffset[1 - active];
   write_new.bytes = crypto::SerializeSlot(*header, slot);
   rc = sqlite3_file_control(db, "main", vfs::kFcntlWriteHeader, &write_new);
-  if (rc != SQLITE_OK) return rollback(FromSqlite(db, rc, "cannot write the new key slot"));
+  if (rc != SQLITE_OK) return rollback(SqliteStatus(db, rc, "cannot write the new key slot"));
   vfs::HeaderIo wipe_old;
   wipe_old.offset = crypto::kSlotOffset[active];
   wipe_old.bytes.assign(crypto::kSlotSize, '\0');
   rc = sqlite3_file_control(db, "main", vfs::kFcntlWriteHeader, &wipe_old);
-  if (rc != SQLITE_OK) return rollback(FromSqlite(db, rc, "cannot erase the old key slot"));
+  if (rc != SQLITE_OK) return rollback(SqliteStatus(db, rc, "cannot erase the old key slot"));
   FIELDSYNC_RETURN_IF_ERROR(Execute("COMMIT"));
   key_state_->spec = *spec;
   key_state_->kek = std::move(*kek);
@@ -544,7 +509,7 @@ Status Store::RotateDataKey(const KeyProvider* new_key) {
   io.size = crypto::kHeaderSize;
   auto* db = static_cast<sqlite3*>(db_);
   int rc = sqlite3_file_control(db, "main", vfs::kFcntlReadHeader, &io);
-  if (rc != SQLITE_OK) return restore(FromSqlite(db, rc, "cannot read the key header"));
+  if (rc != SQLITE_OK) return restore(SqliteStatus(db, rc, "cannot read the key header"));
   Result<DatabaseHeader> current = crypto::ParseHeader(io.bytes);
   if (!current.ok()) return restore(current.status());
   const uint64_t generation = current->slots[current->ActiveSlot()]->generation + 1;
@@ -601,7 +566,7 @@ Result<VerifyReport> Store::Verify() {
   vfs::VerifyPages pages;
   vfs::TakeLastError();
   int rc = sqlite3_file_control(db, "main", vfs::kFcntlVerifyPages, &pages);
-  if (rc != SQLITE_OK) return FromSqlite(db, rc, "verify");
+  if (rc != SQLITE_OK) return SqliteStatus(db, rc, "verify");
   report.pages_authenticated = pages.pages_authenticated;
   FIELDSYNC_RETURN_IF_ERROR(Execute("PRAGMA integrity_check", {}, [&](const Row& row) {
     if (const auto* text = std::get_if<std::string>(&row.values[0])) {

@@ -15,11 +15,11 @@
 #include <string_view>
 
 #include "fieldsync/status.h"
+#include "sqlite_status.h"
 
 namespace fieldsync::model {
 
-// Maps a SQLite result code to a Status (the same mapping as Store uses).
-Status SqliteStatus(sqlite3* db, int rc, std::string_view context);
+using fieldsync::SqliteStatus;  // sqlite_status.h: the one mapping
 
 // A prepared statement checked out of a cache: reset and unbound when it goes out of scope.
 class Stmt {
