@@ -1,0 +1,1 @@
+// wire_format.h placeholder

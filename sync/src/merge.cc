@@ -1,0 +1,1 @@
+// sync/src/merge.cc: being written.

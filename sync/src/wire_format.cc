@@ -1,0 +1,1 @@
+// sync/src/wire_format.cc: being written.

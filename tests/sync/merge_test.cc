@@ -1,0 +1,2 @@
+// tests/sync/merge_test.cc: being written.
+#include <doctest/doctest.h>
