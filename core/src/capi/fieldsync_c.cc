@@ -13,6 +13,7 @@
 // writes itself) and exclusively by the key changes, which use the writer connection outside
 // Database's own write lock and, for rotation, need the file with no reader connection leased.
 #include "fieldsync/fieldsync.h"
+#include "text/utf8.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -77,34 +78,11 @@ constexpr int kDefaultSearchLimit = 20;
 
 // ---- Errors ----------------------------------------------------------------------------------
 
-// Length of the well-formed UTF-8 sequence at s[i] (Unicode table 3-7: no overlongs, surrogates
-// or code points past U+10FFFF), or 0 if the bytes there are ill-formed.
+// Length of the well-formed UTF-8 sequence at s[i], or 0 if the bytes there are ill-formed.
 size_t Utf8SequenceLength(std::string_view s, size_t i) noexcept {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  if (b0 < 0x80) return 1;
-  size_t n;
-  unsigned char lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    n = 2;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    n = 3;
-    if (b0 == 0xE0) lo = 0xA0;
-    if (b0 == 0xED) hi = 0x9F;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    n = 4;
-    if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  const auto b1 = static_cast<unsigned char>(s[i + 1]);
-  if (b1 < lo || b1 > hi) return 0;
-  for (size_t k = 2; k < n; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if (b < 0x80 || b > 0xBF) return 0;
-  }
-  return n;
+  char32_t cp = 0;
+  size_t consumed = 0;
+  return fieldsync::text::DecodeUtf8(s, i, &cp, &consumed);
 }
 
 // Fills *out (if not null) with code and message. The message is copied character by character

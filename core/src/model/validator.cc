@@ -11,6 +11,8 @@
 // Normalizer2::getNFCInstance() returns an immutable, thread-safe singleton.
 #include "model/validator.h"
 
+#include "text/utf8.h"
+
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
 #include <unicode/normalizer2.h>
@@ -24,6 +26,8 @@
 #include <optional>
 #include <set>
 #include <utility>
+
+#include "text/utf8.h"
 
 namespace fieldsync::model {
 namespace {
@@ -50,50 +54,13 @@ constexpr size_t kQuoteLimit = 40;
 
 // ---- UTF-8 ----------------------------------------------------------------------------------
 
-// Decodes the code point at s[i]. Returns its length, or 0 if the bytes there are not
-// well-formed UTF-8 (Unicode table 3-7: no overlongs, surrogates or values past U+10FFFF), in
-// which case *bad is the length of the maximal ill-formed subpart, which is replaced by one
-// marker (the Unicode-recommended practice, also what ICU and browsers do).
+// Decodes the code point at s[i] (text/utf8.h). Returns its length, or 0 if the bytes there are
+// not well-formed, in which case *bad is the length of the maximal ill-formed subpart, which is
+// replaced by one marker.
 size_t DecodeUtf8(std::string_view s, size_t i, char32_t* cp, size_t* bad) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  *bad = 1;
-  if (b0 < 0x80) {
-    *cp = b0;
-    return 1;
-  }
-  size_t n = 0;
-  unsigned char lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    n = 2;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    n = 3;
-    if (b0 == 0xE0) lo = 0xA0;
-    if (b0 == 0xED) hi = 0x9F;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    n = 4;
-    if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  char32_t value = b0 & (0xFF >> (n + 1));
-  for (size_t k = 1; k < n; ++k) {
-    if (i + k >= s.size()) {
-      *bad = k;
-      return 0;
-    }
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) {
-      *bad = k;
-      return 0;
-    }
-    value = (value << 6) | (b & 0x3F);
-  }
-  *cp = value;
-  return n;
+  return text::DecodeUtf8(s, i, cp, bad);
 }
 
-// True if `s` is well-formed UTF-8 and holds no marker.
 bool IsCleanUtf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
     char32_t cp = 0;
