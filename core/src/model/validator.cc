@@ -11,8 +11,6 @@
 // Normalizer2::getNFCInstance() returns an immutable, thread-safe singleton.
 #include "model/validator.h"
 
-#include "text/utf8.h"
-
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
 #include <unicode/normalizer2.h>
