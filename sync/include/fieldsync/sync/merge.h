@@ -19,11 +19,16 @@
 //                    removes only the tags it observed, so an add concurrent with a remove wins.
 //   kServerOnly      merged like kLastWriterWins; who may write it is Authorize()'s question.
 //   kAppendOnly      a record of an append-only collection is written once: later upserts of
-//                    other values are ignored (the first version, by Version order, stands).
+//                    other values are ignored (the first version, by Version order, stands; the
+//                    append-only fields are taken as a group from that one change).
 // Per collection, delete versus update (the schema's DeleteRule):
 //   kDeleteWins      once deleted, the record stays deleted; only a re-creation (an upsert with
-//                    `recreate`) with a version above the delete brings it back.
+//                    `recreate`) with a version above the delete brings it back. Values written
+//                    at or before the delete are erased from the state (personal-data erasure);
+//                    append-only values excepted, which stay hidden under the delete.
 //   kUpdateWins      the record is alive when its newest field version is above the delete's.
+// A re-creation starts the record anew under either rule: values written at or before the delete
+// it follows are not part of the re-created record (as with Database::Put over a tombstone).
 //
 // Versions are HLC values (fieldsync/hlc.h), never raw device time.
 //
@@ -75,7 +80,7 @@ struct Change {
   std::string collection;
   std::string record_id;
   enum class Op { kUpsert, kDelete } op = Op::kUpsert;
-  Version version;    // of the whole change; every field it writes gets this version
+  Version version;        // of the whole change; every field it writes gets this version
   bool recreate = false;  // an upsert that creates the record anew after a delete
   std::map<std::string, FieldWrite> fields;  // empty for a delete
   std::string author;  // the user who made it (set by the server); shown in conflicts
@@ -92,7 +97,7 @@ struct RegisterValue {
 
 // A multi-value register (kReview): every version seen, and what each replaced.
 struct ReviewState {
-  std::map<Version, RegisterValue> versions;        // all versions seen (values kept for heads)
+  std::map<Version, RegisterValue> versions;         // all versions seen (values kept for heads)
   std::map<Version, std::vector<Version>> replaced;  // version -> its base
   std::vector<RegisterValue> Heads() const;          // highest first
 };
@@ -117,8 +122,10 @@ struct RecordState {
 // What a merge did, for the caller to update its tables and tell people.
 // Every rule is idempotent, so a replayed change changes nothing and reports nothing.
 struct MergeOutcome {
-  std::vector<std::string> changed_fields;  // visible values that changed
-  bool alive_changed = false;             // the record was deleted or brought back
+  // Fields whose visible value or open conflict (kReview heads) changed: a new concurrent note
+  // that loses to the shown one changes no value but opens a conflict the caller must show.
+  std::vector<std::string> changed_fields;
+  bool alive_changed = false;  // the record was deleted or brought back
 };
 
 // An open conflict on a kReview field: all heads, highest (the shown value) first.
@@ -136,19 +143,23 @@ struct Conflict {
 Result<MergeOutcome> Merge(const CollectionDef& collection, const Change& change,
                            RecordState* state);
 
-// The record as the user sees it: visible field values (no "id"), or nullopt if deleted.
+// The record as the user sees it: visible field values (no "id"), or nullopt if deleted or never
+// written. Cleared fields (null) and empty sets are left out.
 std::optional<nlohmann::json> Materialize(const CollectionDef& collection,
                                           const RecordState& state);
 
-// Open conflicts of the record.
+// Open conflicts of the record (none while it is not alive).
 std::vector<Conflict> Conflicts(const CollectionDef& collection, const std::string& record_id,
                                 const RecordState& state);
 
 // The roles that may write; see Authorize.
 enum class Role { kRep, kManager, kAdmin, kServer };
 
-// Whether `role` may make `change`: a rep may not write kServerOnly fields, and nobody may
-// update an append-only record. FailedPrecondition with a reason naming the field otherwise.
+// Whether `role` may make `change`: a rep may not write kServerOnly fields (managers, admins and
+// the server may). FailedPrecondition with a reason naming the field otherwise; InvalidArgument
+// for a field the collection does not have. Authorize sees no state, so it cannot tell a
+// creation from an update: updates of an append-only record are neutralized by Merge() (the first
+// write stands), and the database refuses them locally.
 Status Authorize(const CollectionDef& collection, const Change& change, Role role);
 
 // Serializes a RecordState to JSON and back, for storage (tablet and server).
