@@ -45,8 +45,9 @@ inline std::string DecryptedImage(const std::string& path, const KeyProvider& ke
     const uint32_t pgno =
         (uint32_t{h[0]} << 24) | (uint32_t{h[1]} << 16) | (uint32_t{h[2]} << 8) | uint32_t{h[3]};
     std::string p = wal.substr(at + 24, page);
-    if (cipher->OpenInPlace(crypto::PageKind::kWal, pgno, reinterpret_cast<uint8_t*>(p.data()),
-                            h + 4)) {
+    auto* bytes = reinterpret_cast<uint8_t*>(p.data());
+    if (cipher->WalImageToDatabaseImage(pgno, h + 4, bytes) &&
+        cipher->OpenInPlace(crypto::PageKind::kDatabase, pgno, bytes)) {
       image += p;
     }
   }

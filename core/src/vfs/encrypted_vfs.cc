@@ -30,6 +30,12 @@ constexpr int64_t kJournalPgnoSize = 4;
 constexpr int64_t kPendingByte = 0x40000000;
 
 thread_local std::string t_last_error;
+// The key context of the database whose checkpoint is running on this thread, between SQLite's
+// SQLITE_FCNTL_CKPT_START and SQLITE_FCNTL_CKPT_DONE hints (always sent as a pair, around the
+// loop that copies WAL frames into the database file). While it is set, WAL page reads of that
+// database hand SQLite the sealed page image and database writes store it as is: WAL images are
+// sealed as the database pages they become, so a checkpoint moves ciphertext.
+thread_local const KeyContext* t_checkpointing = nullptr;
 std::atomic<IoHook> g_io_hook{nullptr};
 
 void SetError(std::string message) { t_last_error = std::move(message); }
@@ -115,11 +121,10 @@ bool AllZero(const uint8_t* p, size_t n) {
 }
 
 // Re-reads the raw page image at `physical_offset` and records why it fails to authenticate.
-void ExplainFailure(EncFile* f, PageKind kind, uint32_t pgno, int64_t physical_offset,
-                    const uint8_t* frame_binding = nullptr) {
+void ExplainFailure(EncFile* f, PageKind kind, uint32_t pgno, int64_t physical_offset) {
   std::vector<uint8_t> raw(static_cast<size_t>(f->page_size()), 0);
   RealRead(f, raw.data(), f->page_size(), physical_offset);
-  SetError(f->cipher->Diagnose(kind, pgno, raw.data(), frame_binding));
+  SetError(f->cipher->Diagnose(kind, pgno, raw.data()));
 }
 
 // ---- main database file -------------------------------------------------------------------
@@ -181,9 +186,21 @@ int MainWrite(EncFile* f, const uint8_t* in, int amt, int64_t off) {
     SetError("refusing a partial-page write to the encrypted database file");
     return SQLITE_IOERR_WRITE;
   }
+  const bool copying_sealed = t_checkpointing == f->context.get();
   for (int64_t done = 0; done < amt; done += page) {
     const int64_t index = (off + done) / page;
     const auto pgno = static_cast<uint32_t>(index + 1);
+    if (copying_sealed) {
+      // A checkpoint copying a WAL image: already sealed as this very page.
+      if (!f->cipher->HasDatabaseHints(pgno, in + done)) {
+        SetError("a checkpoint tried to copy a WAL image into database page " +
+                 std::to_string(pgno) + " that was sealed for another page");
+        return SQLITE_IOERR_WRITE;
+      }
+      int rc = RealWrite(f, in + done, page, kDbHeaderSize + index * page);
+      if (rc != SQLITE_OK) return rc;
+      continue;
+    }
     if (pgno == 1 && !PageOneFitsCipher(in + done, page)) {
       SetError("refusing to write page 1 without the 36 reserved bytes per page the cipher needs");
       return SQLITE_IOERR_WRITE;
@@ -264,10 +281,15 @@ int WalRead(EncFile* f, uint8_t* out, int amt, int64_t off) {
     if (rc != SQLITE_OK && rc != SQLITE_IOERR_SHORT_READ) return rc;
     const uint32_t pgno = GetBig32(frame);
     uint8_t* image = frame + kWalFrameHeaderSize;
+    const bool copy_sealed =
+        t_checkpointing == f->context.get() && in_page == 0 && n == page && !recovery_read;
     if (rc == SQLITE_IOERR_SHORT_READ && AllZero(image, static_cast<size_t>(page))) {
       std::memset(out, 0, static_cast<size_t>(n));
       result = SQLITE_IOERR_SHORT_READ;
-    } else if (f->cipher->OpenInPlace(PageKind::kWal, pgno, image, frame + 4)) {
+    } else if (f->cipher->WalImageToDatabaseImage(pgno, frame + 4, image) &&
+               (copy_sealed || f->cipher->OpenInPlace(PageKind::kDatabase, pgno, image))) {
+      // Sealed for a checkpoint's copy (MAC checked; the database page authenticates when read),
+      // or decrypted for a reader.
       std::memcpy(out, image + in_page, static_cast<size_t>(n));
     } else if (recovery_read) {
       // Zeros make SQLite's frame checksum fail, so recovery ends the log here: a torn frame
@@ -277,9 +299,9 @@ int WalRead(EncFile* f, uint8_t* out, int amt, int64_t off) {
           "a WAL frame failed authentication during recovery; SQLite discards it and the frames "
           "after it (a torn write after a crash, or tampering)");
     } else {
-      uint8_t binding[crypto::kFrameBindingSize];
-      std::memcpy(binding, frame + 4, sizeof(binding));
-      ExplainFailure(f, PageKind::kWal, pgno, frame_start + kWalFrameHeaderSize, binding);
+      SetError("WAL frame for page " + std::to_string(pgno) +
+               " failed authentication: its header or page image was modified on disk "
+               "(tampered or damaged)");
       return SQLITE_IOERR_DATA;
     }
     out += n, off += n, amt -= n;
@@ -325,7 +347,7 @@ int WalWrite(EncFile* f, const uint8_t* in, int amt, int64_t off) {
     }
     const uint32_t pgno = GetBig32(f->cached_frame_header);
     uint8_t* image = f->scratch.data();
-    if (!f->cipher->Seal(PageKind::kWal, pgno, in, image, f->cached_frame_header + 4)) {
+    if (!f->cipher->SealWalPage(pgno, f->cached_frame_header + 4, in, image)) {
       return SQLITE_IOERR_WRITE;
     }
     int rc = RealWrite(f, image, page, off);
@@ -479,6 +501,12 @@ int EncFileControl(sqlite3_file* file, int op, void* arg) {
       }
       case kFcntlVerifyPages:
         return VerifyMainPages(f, static_cast<VerifyPages*>(arg));
+      case SQLITE_FCNTL_CKPT_START:
+        t_checkpointing = f->context.get();
+        break;  // and on to the native VFS, which ignores it
+      case SQLITE_FCNTL_CKPT_DONE:
+        t_checkpointing = nullptr;
+        break;
       case SQLITE_FCNTL_MMAP_SIZE:
         // Memory-mapped reads would bypass decryption: the limit is always zero.
         *static_cast<sqlite3_int64*>(arg) = 0;
