@@ -12,11 +12,13 @@
 //                   with crypto::PageCipher; page 1 is checked to carry the reserved-bytes value
 //                   the cipher needs, so a misconfigured connection cannot overwrite the tags.
 //   WAL             the 32-byte WAL header and 24-byte frame headers stay as SQLite wrote them;
-//                   each frame's page image is sealed, bound to the page number in its frame
-//                   header. During recovery (whole-frame reads) a page that fails authentication
-//                   is returned as zeros so SQLite's own frame checksum discards it: that is how
-//                   a torn write at the end of the WAL looks after a crash. Ordinary page reads
-//                   fail hard.
+//                   each frame's page image is sealed as the database page it will become, with
+//                   a MAC binding its frame's commit field (crypto/page_cipher.h). A checkpoint
+//                   (between SQLite's CKPT_START and CKPT_DONE hints) copies those sealed images
+//                   into the database file without decrypting them. During recovery
+//                   (whole-frame reads) a page that fails authentication is returned as zeros so
+//                   SQLite's own frame checksum discards it: that is how a torn write at the end
+//                   of the WAL looks after a crash. Ordinary page reads fail hard.
 //   rollback journal  page records (4-byte page number, page image, checksum) have their page
 //                   image sealed, bound to the record's page number.
 //   temporary files statement journals, sorter spills and temp databases live in memory.
