@@ -38,6 +38,7 @@
 #include "bench_stats.h"
 #include "fieldsync/key_provider.h"
 #include "fieldsync/store.h"
+#include "model_bench.h"
 #include "storage_workload.h"
 
 #ifndef FIELDSYNC_BENCH_SQLCIPHER_PEER
@@ -506,6 +507,7 @@ struct Command {
 constexpr Command kCommands[] = {
     {"storage", "encrypted vs plaintext local storage workloads, with SQLCipher beside",
      RunStorage},
+    {"model", "the data model (edits, single commits, search, open) vs raw SQLite", RunModel},
 };
 
 int Main(int argc, char** argv) {

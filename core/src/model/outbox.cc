@@ -5,35 +5,29 @@ namespace fieldsync::model {
 
 Status AppendChange(StatementCache& sql, const Change& change) {
   if (!change.is_delete) {
-    Result<sqlite3_stmt*> find = sql.Get(
-        "SELECT seq, fields FROM fs_outbox WHERE collection = ?1 AND record_id = ?2 "
-        "AND state = 'pending' AND op = 'upsert' ORDER BY seq DESC LIMIT 1");
-    if (!find.ok()) return find.status();
-    Stmt f(*find);
-    f.Bind(1, change.collection).Bind(2, change.record_id);
-    int rc = f.Step();
-    // Merge only into the newest row of the record, so the order of its changes is kept.
-    Result<sqlite3_stmt*> newest =
-        sql.Get("SELECT max(seq) FROM fs_outbox WHERE collection = ?1 AND record_id = ?2");
+    // Only the record's newest row may absorb the change, and only while it is an unsent upsert:
+    // merging into an older row would reorder the record's changes. fs_outbox_record makes this
+    // one index probe, whatever the length of the outbox.
+    Result<sqlite3_stmt*> newest = sql.Get(
+        "SELECT seq, fields, state, op FROM fs_outbox WHERE collection = ?1 AND record_id = ?2 "
+        "ORDER BY seq DESC LIMIT 1");
     if (!newest.ok()) return newest.status();
-    if (rc == SQLITE_ROW) {
-      const int64_t seq = f.Int(0);
-      Stmt n(*newest);
-      n.Bind(1, change.collection).Bind(2, change.record_id);
-      if (n.Step() == SQLITE_ROW && n.Int(0) == seq) {
-        nlohmann::json fields = nlohmann::json::parse(f.Text(1));
-        for (const auto& [name, value] : change.fields.items()) fields[name] = value;
-        Result<sqlite3_stmt*> update =
-            sql.Get("UPDATE fs_outbox SET fields = ?1, schema_version = ?2 WHERE seq = ?3");
-        if (!update.ok()) return update.status();
-        Stmt u(*update);
-        u.Bind(1, fields.dump()).Bind(2, int64_t{change.schema_version}).Bind(3, seq);
-        rc = u.Step();
-        return rc == SQLITE_DONE ? Status::OK() : SqliteStatus(sql.db(), rc, "outbox");
-      }
-    } else if (rc != SQLITE_DONE) {
-      return SqliteStatus(sql.db(), rc, "outbox");
+    Stmt n(*newest);
+    n.Bind(1, change.collection).Bind(2, change.record_id);
+    int rc = n.Step();
+    if (rc == SQLITE_ROW && n.Text(2) == "pending" && n.Text(3) == "upsert") {
+      const int64_t seq = n.Int(0);
+      nlohmann::json fields = nlohmann::json::parse(n.Text(1));
+      for (const auto& [name, value] : change.fields.items()) fields[name] = value;
+      Result<sqlite3_stmt*> update =
+          sql.Get("UPDATE fs_outbox SET fields = ?1, schema_version = ?2 WHERE seq = ?3");
+      if (!update.ok()) return update.status();
+      Stmt u(*update);
+      u.Bind(1, fields.dump()).Bind(2, int64_t{change.schema_version}).Bind(3, seq);
+      rc = u.Step();
+      return rc == SQLITE_DONE ? Status::OK() : SqliteStatus(sql.db(), rc, "outbox");
     }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqliteStatus(sql.db(), rc, "outbox");
   }
   Result<sqlite3_stmt*> insert = sql.Get(
       "INSERT INTO fs_outbox(change_id, collection, record_id, op, fields, node, "

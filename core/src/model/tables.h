@@ -41,8 +41,7 @@ CREATE TABLE IF NOT EXISTS fs_outbox(
   created_ms INTEGER NOT NULL,
   state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'inflight'))
 );
-CREATE INDEX IF NOT EXISTS fs_outbox_pending ON fs_outbox(collection, record_id)
-  WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS fs_outbox_record ON fs_outbox(collection, record_id, seq);
 CREATE TABLE IF NOT EXISTS fs_dead_letters(
   seq INTEGER PRIMARY KEY,
   change_id TEXT NOT NULL,
