@@ -1,0 +1,186 @@
+// server/src/backend.h: the storage interface of fieldsync-server.
+//
+// Everything the server remembers lives behind this interface, so request handling is stateless
+// and several server processes can serve one database. SQLite (sqlite_backend.h) is the embedded
+// default; PostgreSQL comes as a second implementation of the same two classes.
+//
+//   Backend         one database. Thread-safe: any thread may call OpenSession().
+//   BackendSession  one connection, used by one thread at a time. Statements run in the
+//                   transaction opened by BeginWrite()/BeginRead(), or alone when none is open.
+//
+// TENANCY. Every call that touches tenant data takes the tenant id, and every query filters on it
+// at this layer; nothing above can read another tenant's rows by forgetting a WHERE clause. The
+// two exceptions are lookups that *find* the tenant: FindUserTenant (login names are unique across
+// the server) and FindToken (a token hash is unique).
+//
+// THE FEED AND ITS ORDER (docs/protocol.md §7.3). AppendFeed must be the last statement of a push
+// transaction before Commit(): it takes the tenant's feed lock, draws consecutive sequence numbers
+// and inserts the entries. The lock is held until the commit is visible, so sequences become
+// visible in sequence order and a pull's "everything up to the highest visible sequence" never
+// skips a later-committing lower sequence. SQLite: BeginWrite() is BEGIN IMMEDIATE, the single
+// writer lock already serializes whole transactions, and the draw is an UPDATE ... RETURNING of
+// the tenant row. PostgreSQL must take pg_advisory_xact_lock(<tenant feed key>) (or the tenant
+// row's lock via the same UPDATE) in AppendFeed; its lock is released after the commit is visible.
+//
+// Errors: Unavailable when the database is busy or unreachable (retry), AlreadyExists for a
+// duplicate key in the admin calls, NotFound for a missing tenant/user, Internal otherwise.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fieldsync/status.h"
+#include "fieldsync/sync/merge.h"
+
+namespace fieldsync::server {
+
+struct TenantRow {
+  std::string id;
+  std::string name;
+  uint32_t feed_epoch = 0;  // the feed's identity inside cursors (protocol §7.4)
+};
+
+struct UserRow {
+  std::string tenant;
+  std::string id;  // the login name, unique across the server (e.g. an e-mail address)
+  std::string display_name;
+  sync::Role role = sync::Role::kRep;
+  std::vector<std::string> teams;  // team ids, sorted
+  std::string password_hash;       // credentials.h PHC-like string; never logged
+  bool disabled = false;
+  uint32_t scope_epoch = 1;  // bumped when the user's visibility changes (protocol §10)
+};
+
+struct DeviceRow {
+  std::string tenant;
+  std::string id;  // the tablet's node id
+  std::string user;
+  std::string name;
+  std::string platform;
+  bool revoked = false;
+};
+
+struct TokenRow {
+  std::string tenant;
+  std::string user;
+  std::string device;
+  int64_t expires_ms = 0;
+};
+
+// One record's server copy: the merge state, the record as users see it, and the keys that scope
+// it (partial replication, sync_service.h).
+struct RecordRow {
+  std::string state_json;                        // sync::RecordStateToJson
+  std::optional<std::string> materialized_json;  // sync::Materialize; absent while deleted
+  std::string owner;     // customers: owner_rep (or the creator); children: their customer's
+  std::string customer;  // the customer the record hangs off (its own id for a customer)
+};
+
+struct ConflictRow {
+  std::string field;
+  std::string conflict_id;
+  std::string heads_json;  // [{"v":..,"h":..,"n":..,"a":..}, ...], shown value first
+};
+
+struct FeedEntry {
+  uint64_t seq = 0;  // assigned by AppendFeed
+  std::string collection;
+  std::string record_id;
+  std::string node;         // the change's node, so a puller's own changes are not echoed
+  std::string change_json;  // sync::EncodeChange, author included
+  std::vector<std::string> scope_keys;  // who may see it; see sync_service.cc ScopeKeys
+};
+
+// Which entries a pull may see. `all` (admins) ignores `keys`.
+struct FeedFilter {
+  bool all = false;
+  std::vector<std::string> keys;  // an entry is visible if it has one of these scope keys
+  std::string exclude_node;       // entries of this node are left out (no echo)
+};
+
+class BackendSession {
+ public:
+  virtual ~BackendSession() = default;
+
+  // ---- transactions ----
+  virtual Status BeginWrite() = 0;  // takes the write lock now (SQLite: BEGIN IMMEDIATE)
+  virtual Status BeginRead() = 0;   // one snapshot for every read until Commit/Rollback
+  virtual Status Commit() = 0;
+  virtual Status Rollback() = 0;  // safe to call when no transaction is open
+
+  // ---- server-wide ----
+  // The secret the cursor keys are derived from: 32 random bytes made on first use and shared
+  // by every server process on this database, so any of them can verify any cursor.
+  virtual Result<std::string> CursorSecret() = 0;
+
+  // ---- identity ----
+  virtual Status CreateTenant(const TenantRow& tenant) = 0;
+  virtual Result<TenantRow> GetTenant(const std::string& tenant) = 0;
+  virtual Status CreateTeam(const std::string& tenant, const std::string& team,
+                            const std::string& name) = 0;
+  virtual Result<bool> TeamExists(const std::string& tenant, const std::string& team) = 0;
+  // NotFound if a team is unknown; AlreadyExists if the user id is taken in any tenant.
+  virtual Status CreateUser(const UserRow& user) = 0;
+  virtual Result<UserRow> GetUser(const std::string& tenant, const std::string& user) = 0;
+  // The tenant of a login name; NotFound if no tenant has it.
+  virtual Result<std::string> FindUserTenant(const std::string& user) = 0;
+  // Registers the device for the user, or moves it to the user (a shared tablet); a revoked
+  // device stays revoked.
+  virtual Status UpsertDevice(const DeviceRow& device) = 0;
+  virtual Result<DeviceRow> GetDevice(const std::string& tenant, const std::string& device) = 0;
+  // `token_hash` is SHA-256 of the bearer token; the token itself is never stored.
+  virtual Status StoreToken(const std::string& token_hash, const TokenRow& token) = 0;
+  virtual Result<TokenRow> FindToken(const std::string& token_hash) = 0;
+
+  // ---- records ----
+  virtual Result<std::optional<RecordRow>> GetRecord(const std::string& tenant,
+                                                     const std::string& collection,
+                                                     const std::string& record_id) = 0;
+  virtual Status PutRecord(const std::string& tenant, const std::string& collection,
+                           const std::string& record_id, const RecordRow& row) = 0;
+  virtual Status ShareCustomer(const std::string& tenant, const std::string& customer,
+                               const std::string& team) = 0;
+  virtual Result<std::vector<std::string>> CustomerShares(const std::string& tenant,
+                                                          const std::string& customer) = 0;
+
+  // ---- idempotency: accepted changes only (refusals are judged again when resent) ----
+  virtual Result<std::optional<std::string>> AppliedDigest(const std::string& tenant,
+                                                           const std::string& change_id) = 0;
+  virtual Status RecordApplied(const std::string& tenant, const std::string& change_id,
+                               const std::string& digest) = 0;
+
+  // ---- conflicts: the open conflicts of one record, replaced after every merge ----
+  virtual Status ReplaceConflicts(const std::string& tenant, const std::string& collection,
+                                  const std::string& record_id,
+                                  const std::vector<ConflictRow>& conflicts) = 0;
+  virtual Result<std::vector<ConflictRow>> GetConflicts(const std::string& tenant,
+                                                        const std::string& collection,
+                                                        const std::string& record_id) = 0;
+
+  // ---- feed ----
+  // The last step of a push transaction (see THE FEED above): takes the feed lock, assigns
+  // consecutive sequences to `entries` (written into their `seq`) and inserts them.
+  virtual Status AppendFeed(const std::string& tenant, std::vector<FeedEntry>* entries) = 0;
+  // The highest sequence visible to this session's snapshot (0: empty feed).
+  virtual Result<uint64_t> FeedHighWater(const std::string& tenant) = 0;
+  // Entries with after < seq <= upto that pass `filter`, in sequence order, at most `limit`.
+  virtual Result<std::vector<FeedEntry>> ReadFeed(const std::string& tenant, uint64_t after,
+                                                  uint64_t upto, const FeedFilter& filter,
+                                                  size_t limit) = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // A session on its own connection (pooled by the implementation). The Backend must outlive it.
+  virtual Result<std::unique_ptr<BackendSession>> OpenSession() = 0;
+};
+
+// Opens the backend named by a --db URL: "sqlite:PATH" (created if missing). InvalidArgument for
+// any other scheme.
+Result<std::unique_ptr<Backend>> OpenBackend(const std::string& url);
+
+}  // namespace fieldsync::server

@@ -1,0 +1,333 @@
+// server/src/http_server.cc: routes, body limits, compression and JSON errors (http_server.h).
+//
+// IMPLEMENTATION NOTES (cpp-httplib 0.11.4)
+//   Request bodies. The body endpoints use content-reader handlers, so the body is read by us, in
+//   chunks, with a running cap at max_request_bytes: a Content-Length above the limit is refused
+//   by cpp-httplib itself (payload_max_length, status 413; it discards the body unbuffered to
+//   keep the connection in step, so "without reading" in §9 holds only for memory), and a body
+//   without a length (chunked) or one that decompresses beyond the cap stops at the cap (413).
+//   cpp-httplib always inflates a request's gzip (and deflate/br) coding itself, so the cap counts
+//   decompressed bytes, which is what protocol §9 asks; any coding but gzip/identity gets 415
+//   after the capped read (reading it keeps the keep-alive connection in step).
+//   Response compression. cpp-httplib gzips (or brotli-compresses) every compressible response
+//   when the request's Accept-Encoding allows, however small. The protocol wants gzip only and
+//   only from kGzipMinBytes (§11), so a pre-routing handler moves Accept-Encoding out of
+//   cpp-httplib's sight (into kAcceptGzipHeader) and the handlers compress themselves.
+//   Errors cpp-httplib produces on its own (unknown path, 413, bad request line) get their JSON
+//   body from the error handler, which leaves bodies our handlers wrote alone.
+//   Nothing here logs request bodies, headers, passwords or tokens.
+#include "http_server.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <climits>
+#include <thread>
+
+namespace fieldsync::server {
+namespace {
+
+// Set by the pre-routing handler when Accept-Encoding allowed gzip; never sent by clients (a
+// client that sends it only gets what it asked for).
+constexpr char kAcceptGzipHeader[] = "X-Fieldsync-Internal-Accept-Gzip";
+
+void Send(const SyncService* service, const httplib::Request& req, httplib::Response& res,
+          int status, std::string body) {
+  res.status = status;
+  if (body.size() >= sync::kGzipMinBytes && req.has_header(kAcceptGzipHeader)) {
+    Result<std::string> gz = sync::Gzip(body);
+    if (gz.ok()) {
+      res.set_header("Content-Encoding", "gzip");
+      body = std::move(*gz);
+    }
+  }
+  (void)service;
+  res.set_content(std::move(body), sync::kJsonContentType);
+}
+
+void SendError(const SyncService* service, const httplib::Request& req, httplib::Response& res,
+               int status, const std::string& code, const std::string& message) {
+  sync::ErrorBody error{code, message, service->NowMs()};
+  if (status == 429 || status == 503) res.set_header("Retry-After", "5");
+  Send(service, req, res, status, sync::EncodeErrorBody(error));
+}
+
+void SendApiError(const SyncService* service, const httplib::Request& req, httplib::Response& res,
+                  const ApiError& error) {
+  SendError(service, req, res, error.http_status, error.code, error.message);
+}
+
+// The body, read with the cap; false after answering the error.
+bool ReadBody(const SyncService* service, const httplib::Request& req, httplib::Response& res,
+              const httplib::ContentReader& reader, std::string* body) {
+  const uint64_t cap = service->limits().max_request_bytes;
+  bool over = false;
+  const bool complete = reader([&](const char* data, size_t n) {
+    if (body->size() + n > cap) {
+      over = true;
+      return false;
+    }
+    body->append(data, n);
+    return true;
+  });
+  if (over || res.status == 413) {
+    SendError(service, req, res, 413, sync::kErrorTooLarge,
+              "message: body above the limit of " + std::to_string(cap) + " bytes");
+    return false;
+  }
+  if (!complete) {
+    SendError(service, req, res, 400, sync::kErrorMalformed,
+              "message: the body could not be read (truncated or corrupt gzip)");
+    return false;
+  }
+  // Checked after reading, so the connection stays usable for the next request.
+  if (req.has_header("Content-Encoding")) {
+    const std::string coding = req.get_header_value("Content-Encoding");
+    if (coding != "gzip" && coding != "identity") {
+      SendError(service, req, res, 415, sync::kErrorUnsupportedMedia,
+                "Content-Encoding: only gzip or identity");
+      return false;
+    }
+  }
+  std::string type = req.get_header_value("Content-Type");
+  for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  type.erase(std::remove(type.begin(), type.end(), ' '), type.end());
+  if (type != "application/json" && type != "application/json;charset=utf-8") {
+    SendError(service, req, res, 415, sync::kErrorUnsupportedMedia,
+              "Content-Type: application/json expected");
+    return false;
+  }
+  return true;
+}
+
+// The principal of the request's bearer token; false after answering the error.
+bool Authenticated(const SyncService* service, const httplib::Request& req, httplib::Response& res,
+                   Principal* principal) {
+  const std::string header = req.get_header_value("Authorization");
+  static constexpr char kBearer[] = "Bearer ";
+  std::string token;
+  if (header.rfind(kBearer, 0) == 0) token = header.substr(sizeof(kBearer) - 1);
+  ApiResult<Principal> p = service->Authenticate(token);
+  if (!p.ok()) {
+    SendApiError(service, req, res, p.error());
+    return false;
+  }
+  *principal = std::move(p.value());
+  return true;
+}
+
+sync::DecodeLimits RequestDecodeLimits(const SyncService* service) {
+  sync::DecodeLimits limits;
+  limits.max_bytes = service->limits().max_request_bytes;
+  // One more than the batch limit, so an oversized batch decodes and is answered 413 (§9).
+  limits.max_changes = size_t{service->limits().max_batch_changes} + 1;
+  return limits;
+}
+
+// A decimal query parameter in [lo, hi]; false if absent-but-required or malformed.
+bool UintParam(const httplib::Request& req, const char* name, uint64_t lo, uint64_t hi,
+               uint64_t* out) {
+  if (req.get_param_value_count(name) != 1) return false;
+  const std::string v = req.get_param_value(name);
+  if (v.empty() || v.size() > 10) return false;
+  uint64_t x = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') return false;
+    x = x * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (x < lo || x > hi) return false;
+  *out = x;
+  return true;
+}
+
+}  // namespace
+
+HttpServer::HttpServer(const SyncService* service)
+    : service_(service), http_(std::make_unique<httplib::Server>()) {
+  Routes();
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+void HttpServer::Routes() {
+  const SyncService* svc = service_;
+  httplib::Server& http = *http_;
+  http.set_payload_max_length(static_cast<size_t>(svc->limits().max_request_bytes));
+
+  http.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+    // See IMPLEMENTATION NOTES: take Accept-Encoding away from cpp-httplib's own compression.
+    // The Request is a non-const local of cpp-httplib's connection loop, so this is defined.
+    auto& mutable_req = const_cast<httplib::Request&>(req);
+    bool gzip_ok = false;
+    auto range = mutable_req.headers.equal_range("Accept-Encoding");
+    for (auto it = range.first; it != range.second; ++it) {
+      if (it->second.find("gzip") != std::string::npos) gzip_ok = true;
+    }
+    mutable_req.headers.erase("Accept-Encoding");
+    mutable_req.headers.erase(kAcceptGzipHeader);
+    if (gzip_ok) mutable_req.headers.emplace(kAcceptGzipHeader, "1");
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+
+  http.set_error_handler(httplib::Server::HandlerWithResponse(
+      [svc](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // ours
+        switch (res.status) {
+          case 404:
+            SendError(svc, req, res, 404, sync::kErrorNotFound, "no such endpoint");
+            break;
+          case 413:
+            SendError(svc, req, res, 413, sync::kErrorTooLarge,
+                      "message: body above the limit of " +
+                          std::to_string(svc->limits().max_request_bytes) + " bytes");
+            break;
+          case 415:
+            SendError(svc, req, res, 415, sync::kErrorUnsupportedMedia, "unsupported media");
+            break;
+          default:
+            if (res.status >= 500) {
+              SendError(svc, req, res, res.status, sync::kErrorInternal, "internal error");
+            } else {
+              SendError(svc, req, res, res.status, sync::kErrorMalformed, "malformed request");
+            }
+        }
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+
+  http.set_exception_handler(
+      [svc](const httplib::Request& req, httplib::Response& res, std::exception_ptr) {
+        SendError(svc, req, res, 500, sync::kErrorInternal, "internal error");
+      });
+
+  http.Get("/healthz", [svc](const httplib::Request& req, httplib::Response& res) {
+    Status s = svc->Health();
+    if (!s.ok()) {
+      SendError(svc, req, res, 503, sync::kErrorUnavailable, "数据库不可用 (database unreachable)");
+      return;
+    }
+    nlohmann::json body = {{"status", "ok"}, {"time_ms", svc->NowMs()}};
+    Send(svc, req, res, 200, body.dump());
+  });
+
+  http.Get("/v1/limits", [svc](const httplib::Request& req, httplib::Response& res) {
+    Send(svc, req, res, 200,
+         sync::EncodeLimitsResponse(sync::LimitsResponse{svc->limits(), svc->NowMs()}));
+  });
+
+  http.Post("/v1/login", [svc](const httplib::Request& req, httplib::Response& res,
+                               const httplib::ContentReader& reader) {
+    std::string body;
+    if (!ReadBody(svc, req, res, reader, &body)) return;
+    Result<sync::LoginRequest> login = sync::DecodeLoginRequest(body, RequestDecodeLimits(svc));
+    if (!login.ok()) {
+      SendError(svc, req, res, 400, sync::kErrorMalformed, login.status().message());
+      return;
+    }
+    ApiResult<sync::LoginResponse> out = svc->Login(*login);
+    if (!out.ok()) {
+      SendApiError(svc, req, res, out.error());
+      return;
+    }
+    out.value().server_time_ms = svc->NowMs();
+    Send(svc, req, res, 200, sync::EncodeLoginResponse(out.value()));
+  });
+
+  http.Post("/v1/push", [svc](const httplib::Request& req, httplib::Response& res,
+                              const httplib::ContentReader& reader) {
+    std::string body;
+    if (!ReadBody(svc, req, res, reader, &body)) return;
+    Principal principal;
+    if (!Authenticated(svc, req, res, &principal)) return;
+    Result<sync::PushRequest> push = sync::DecodePushRequest(body, RequestDecodeLimits(svc));
+    if (!push.ok()) {
+      SendError(svc, req, res, 400, sync::kErrorMalformed, push.status().message());
+      return;
+    }
+    ApiResult<sync::PushResponse> out = svc->ApplyPush(principal, *push);
+    if (!out.ok()) {
+      SendApiError(svc, req, res, out.error());
+      return;
+    }
+    out.value().server_time_ms = svc->NowMs();
+    Send(svc, req, res, 200, sync::EncodePushResponse(out.value()));
+  });
+
+  http.Get("/v1/pull", [svc](const httplib::Request& req, httplib::Response& res) {
+    Principal principal;
+    if (!Authenticated(svc, req, res, &principal)) return;
+    uint64_t schema = 0, limit = 0;
+    if (!UintParam(req, "schema", 1, INT_MAX, &schema)) {
+      SendError(svc, req, res, 400, sync::kErrorMalformed, "schema: required, 1 or more");
+      return;
+    }
+    if (req.has_param("limit") && !UintParam(req, "limit", 1, UINT32_MAX, &limit)) {
+      SendError(svc, req, res, 400, sync::kErrorMalformed, "limit: expected 1 or more");
+      return;
+    }
+    if (req.get_param_value_count("cursor") > 1) {
+      SendError(svc, req, res, 400, sync::kErrorMalformed, "cursor: given twice");
+      return;
+    }
+    ApiResult<sync::PullResponse> out =
+        svc->Pull(principal, req.get_param_value("cursor"), static_cast<int>(schema),
+                  static_cast<uint32_t>(limit));
+    if (!out.ok()) {
+      SendApiError(svc, req, res, out.error());
+      return;
+    }
+    out.value().server_time_ms = svc->NowMs();
+    Send(svc, req, res, 200, sync::EncodePullResponse(out.value()));
+  });
+
+  // The right path with the wrong method is 405, not cpp-httplib's 404 (§4).
+  auto not_allowed = [svc](const httplib::Request& req, httplib::Response& res) {
+    SendError(svc, req, res, 405, sync::kErrorMethodNotAllowed, req.method + " not allowed here");
+  };
+  for (const char* path : {"/v1/login", "/v1/push"}) {
+    http.Get(path, not_allowed);
+    http.Put(path, not_allowed);
+    http.Delete(path, not_allowed);
+  }
+  for (const char* path : {"/healthz", "/v1/limits", "/v1/pull"}) {
+    http.Post(path, not_allowed);
+    http.Put(path, not_allowed);
+    http.Delete(path, not_allowed);
+  }
+}
+
+Result<int> HttpServer::Bind(const std::string& host, int port) {
+  const int bound = port == 0                         ? http_->bind_to_any_port(host)
+                    : http_->bind_to_port(host, port) ? port
+                                                      : -1;
+  if (bound <= 0) return Status::IOError("cannot listen on " + host + ":" + std::to_string(port));
+  return bound;
+}
+
+Status HttpServer::Run() {
+  if (!http_->listen_after_bind()) return Status::IOError("the server stopped with an error");
+  return Status::OK();
+}
+
+Result<int> HttpServer::Start(const std::string& host, int port) {
+  Result<int> bound = Bind(host, port);
+  if (!bound.ok()) return bound;
+  thread_ = std::thread([this] { (void)http_->listen_after_bind(); });
+  // 0.11.4 has no wait_until_ready(): poll is_running() (TOOLCHAIN.md).
+  for (int i = 0; i < 5000 && !http_->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!http_->is_running()) {
+    Stop();
+    return Status::IOError("the server did not start");
+  }
+  return bound;
+}
+
+void HttpServer::Stop() {
+  http_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace fieldsync::server

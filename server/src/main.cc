@@ -1,0 +1,199 @@
+// server/src/main.cc: fieldsync-server, the central sync peer.
+//
+// USAGE
+//   fieldsync-server serve --db sqlite:PATH --listen HOST:PORT
+//   fieldsync-server admin --db sqlite:PATH create-tenant TENANT NAME
+//   fieldsync-server admin --db sqlite:PATH add-team TENANT TEAM NAME
+//   fieldsync-server admin --db sqlite:PATH add-user TENANT USER ROLE [--team TEAM]...
+//   fieldsync-server admin --db sqlite:PATH share-customer TENANT CUSTOMER TEAM
+//
+// CONTRACT (like fieldsync-cli)
+//   add-user reads the password from FIELDSYNC_PASSWORD, never from the arguments.
+//   `serve` prints one line `listening on HOST:PORT` (PORT 0 picks a free port and prints it) and
+//   stops cleanly on SIGINT or SIGTERM.
+//   Failures go to stderr as one line `error: <code>: <message>`.
+//   Exit codes: 0 ok, 1 other error, 2 usage, 5 I/O error, 6 invalid input.
+//   The server speaks plain HTTP: put it behind a TLS terminator, or on loopback (protocol §2).
+#include <csignal>
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "admin.h"
+#include "backend.h"
+#include "http_server.h"
+#include "sync_service.h"
+
+namespace fieldsync::server {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitIOError = 5;
+constexpr int kExitInvalidInput = 6;
+
+constexpr char kUsage[] =
+    "usage: fieldsync-server serve --db sqlite:PATH --listen HOST:PORT\n"
+    "       fieldsync-server admin --db sqlite:PATH create-tenant TENANT NAME\n"
+    "       fieldsync-server admin --db sqlite:PATH add-team TENANT TEAM NAME\n"
+    "       fieldsync-server admin --db sqlite:PATH add-user TENANT USER ROLE [--team TEAM]...\n"
+    "                                (password from FIELDSYNC_PASSWORD; ROLE rep|manager|admin)\n"
+    "       fieldsync-server admin --db sqlite:PATH share-customer TENANT CUSTOMER TEAM\n";
+
+std::string OneLine(std::string text) {
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  }
+  return text;
+}
+
+int Usage(const std::string& what) {
+  std::cerr << "error: usage: " << OneLine(what) << '\n' << kUsage;
+  return kExitUsage;
+}
+
+int Report(const Status& s) {
+  if (s.ok()) return kExitOk;
+  std::cerr << "error: " << StatusCodeName(s.code()) << ": " << OneLine(s.message()) << '\n';
+  switch (s.code()) {
+    case StatusCode::kIOError:
+    case StatusCode::kUnavailable:
+      return kExitIOError;
+    case StatusCode::kInvalidArgument:
+      return kExitInvalidInput;
+    default:
+      return kExitFailure;
+  }
+}
+
+// Splits "host:port"; false if malformed.
+bool ParseListen(const std::string& text, std::string* host, int* port) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return false;
+  const std::string p = text.substr(colon + 1);
+  if (p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) return false;
+  *port = std::stoi(p);
+  if (*port > 65535) return false;
+  *host = text.substr(0, colon);
+  return true;
+}
+
+int Serve(const std::string& db_url, const std::string& listen) {
+  std::string host;
+  int port = 0;
+  if (!ParseListen(listen, &host, &port)) return Usage("--listen expects HOST:PORT");
+  Result<std::unique_ptr<Backend>> backend = OpenBackend(db_url);
+  if (!backend.ok()) return Report(backend.status());
+  SyncService service(backend->get(), Schema::FieldSales());
+  HttpServer http(&service);
+
+  // SIGINT/SIGTERM are taken by a waiting thread instead of a handler, so stopping runs as
+  // ordinary code. Blocked before any other thread starts, so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  Result<int> bound = http.Bind(host, port);
+  if (!bound.ok()) return Report(bound.status());
+  std::cout << "listening on " << host << ':' << *bound << std::endl;
+  std::thread stopper([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    http.Stop();
+  });
+  Status run = http.Run();
+  // Run returned without a signal (a listen error): wake the stopper so it can be joined.
+  pthread_kill(stopper.native_handle(), SIGTERM);
+  stopper.join();
+  return Report(run);
+}
+
+int Admin(const std::string& db_url, const std::vector<std::string>& args) {
+  if (args.empty()) return Usage("admin needs a command");
+  const std::string& command = args[0];
+  std::vector<std::string> positional;
+  std::vector<std::string> teams;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--team") {
+      if (i + 1 >= args.size()) return Usage("--team needs a value");
+      teams.push_back(args[++i]);
+    } else if (args[i].size() > 1 && args[i][0] == '-') {
+      // Echo only the name: a typed --password=... must not reach a terminal or a log.
+      return Usage("unknown option " + OneLine(args[i].substr(0, args[i].find('='))));
+    } else {
+      positional.push_back(args[i]);
+    }
+  }
+  auto need = [&](size_t n) { return positional.size() == n; };
+  if (command == "create-tenant" && need(2) && teams.empty()) {
+  } else if (command == "add-team" && need(3) && teams.empty()) {
+  } else if (command == "add-user" && need(3)) {
+  } else if (command == "share-customer" && need(3) && teams.empty()) {
+  } else {
+    return Usage("bad admin command or argument count");
+  }
+  Result<std::unique_ptr<Backend>> backend = OpenBackend(db_url);
+  if (!backend.ok()) return Report(backend.status());
+  Backend* b = backend->get();
+  if (command == "create-tenant") return Report(AdminCreateTenant(b, positional[0], positional[1]));
+  if (command == "add-team") {
+    return Report(AdminAddTeam(b, positional[0], positional[1], positional[2]));
+  }
+  if (command == "share-customer") {
+    return Report(AdminShareCustomer(b, positional[0], positional[1], positional[2]));
+  }
+  const char* password = std::getenv("FIELDSYNC_PASSWORD");
+  if (password == nullptr || *password == '\0') {
+    return Report(Status::InvalidArgument("set the password in FIELDSYNC_PASSWORD"));
+  }
+  return Report(AdminAddUser(b, positional[0], positional[1], positional[2], teams, password));
+}
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) return Usage("no command given");
+  if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::cout << kUsage;
+    return kExitOk;
+  }
+  const std::string mode = args[0];
+  if (mode != "serve" && mode != "admin") return Usage("unknown command " + OneLine(mode));
+  std::string db, listen;
+  std::vector<std::string> rest;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if ((args[i] == "--db" || args[i] == "--listen") && i + 1 < args.size()) {
+      (args[i] == "--db" ? db : listen) = args[i + 1];
+      ++i;
+    } else {
+      rest.push_back(args[i]);
+    }
+  }
+  if (db.empty()) return Usage("--db sqlite:PATH is required");
+  if (mode == "serve") {
+    if (!rest.empty()) return Usage("serve takes only --db and --listen");
+    if (listen.empty()) return Usage("--listen HOST:PORT is required");
+    return Serve(db, listen);
+  }
+  if (!listen.empty()) return Usage("admin takes no --listen");
+  return Admin(db, rest);
+}
+
+}  // namespace
+}  // namespace fieldsync::server
+
+int main(int argc, char** argv) {
+  try {
+    return fieldsync::server::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "error: internal: " << fieldsync::server::OneLine(e.what()) << '\n';
+  } catch (...) {
+    std::cerr << "error: internal: unknown exception\n";
+  }
+  return 1;
+}

@@ -1,0 +1,664 @@
+// server/src/sqlite_backend.cc: BackendSession over one SQLite connection (sqlite_backend.h).
+//
+// TABLES (every tenant table leads its primary key with `tenant`, and every query binds it):
+//   meta             server-wide values: the cursor secret
+//   tenants          id, name, feed_epoch, next_seq (the feed counter; its UPDATE is the draw)
+//   teams, users, user_teams, devices, tokens (token_hash = SHA-256 of the bearer token)
+//   records          collection, id -> merge state, materialized record, owner, customer
+//   customer_shares  customer -> teams it is shared with (partial replication)
+//   applied_changes  change id -> digest of every accepted change (idempotency, protocol §6)
+//   conflicts        open kReview conflicts per record and field
+//   feed             (tenant, seq) -> the change, its node and its scope keys (a JSON array)
+#include "sqlite_backend.h"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <sqlite3.h>
+
+#include <nlohmann/json.hpp>
+
+#include <utility>
+
+namespace fieldsync::server {
+namespace {
+
+constexpr char kSchemaSql[] = R"sql(
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS tenants(
+  tenant TEXT PRIMARY KEY, name TEXT NOT NULL, feed_epoch INTEGER NOT NULL,
+  next_seq INTEGER NOT NULL DEFAULT 1);
+CREATE TABLE IF NOT EXISTS teams(
+  tenant TEXT NOT NULL, team TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY(tenant, team));
+CREATE TABLE IF NOT EXISTS users(
+  tenant TEXT NOT NULL, user TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL,
+  role TEXT NOT NULL, password_hash TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,
+  scope_epoch INTEGER NOT NULL DEFAULT 1, PRIMARY KEY(tenant, user));
+CREATE TABLE IF NOT EXISTS user_teams(
+  tenant TEXT NOT NULL, user TEXT NOT NULL, team TEXT NOT NULL,
+  PRIMARY KEY(tenant, user, team));
+CREATE TABLE IF NOT EXISTS devices(
+  tenant TEXT NOT NULL, device TEXT NOT NULL, user TEXT NOT NULL, name TEXT NOT NULL,
+  platform TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(tenant, device));
+CREATE TABLE IF NOT EXISTS tokens(
+  token_hash TEXT PRIMARY KEY, tenant TEXT NOT NULL, user TEXT NOT NULL, device TEXT NOT NULL,
+  expires_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS records(
+  tenant TEXT NOT NULL, collection TEXT NOT NULL, record_id TEXT NOT NULL, state TEXT NOT NULL,
+  materialized TEXT, owner TEXT NOT NULL, customer TEXT NOT NULL,
+  PRIMARY KEY(tenant, collection, record_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS customer_shares(
+  tenant TEXT NOT NULL, customer TEXT NOT NULL, team TEXT NOT NULL,
+  PRIMARY KEY(tenant, customer, team)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS applied_changes(
+  tenant TEXT NOT NULL, change_id TEXT NOT NULL, digest TEXT NOT NULL,
+  PRIMARY KEY(tenant, change_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS conflicts(
+  tenant TEXT NOT NULL, collection TEXT NOT NULL, record_id TEXT NOT NULL, field TEXT NOT NULL,
+  conflict_id TEXT NOT NULL, heads TEXT NOT NULL,
+  PRIMARY KEY(tenant, collection, record_id, field)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS feed(
+  tenant TEXT NOT NULL, seq INTEGER NOT NULL, collection TEXT NOT NULL, record_id TEXT NOT NULL,
+  node TEXT NOT NULL, change TEXT NOT NULL, scope TEXT NOT NULL,
+  PRIMARY KEY(tenant, seq)) WITHOUT ROWID;
+)sql";
+
+Status SqliteError(sqlite3* db, int rc, const char* what) {
+  std::string msg = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  const int primary = rc & 0xff;
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return Status::Unavailable(msg);
+  if (primary == SQLITE_CONSTRAINT) return Status::AlreadyExists(msg);
+  if (primary == SQLITE_CANTOPEN || primary == SQLITE_IOERR || primary == SQLITE_FULL) {
+    return Status::IOError(msg);
+  }
+  return Status::Internal(msg);
+}
+
+// A prepared statement that binds by position and finalizes itself.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Stmt& Bind(const std::string& text) {
+    if (rc_ == SQLITE_OK) {
+      rc_ = sqlite3_bind_text(stmt_, ++index_, text.data(), static_cast<int>(text.size()),
+                              SQLITE_TRANSIENT);
+    }
+    return *this;
+  }
+  Stmt& Bind(int64_t value) {
+    if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_int64(stmt_, ++index_, value);
+    return *this;
+  }
+  Stmt& BindNull() {
+    if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_null(stmt_, ++index_);
+    return *this;
+  }
+
+  // Steps once: true with a row, false when done; error status on failure.
+  Result<bool> Step() {
+    if (rc_ != SQLITE_OK) return SqliteError(db_, rc_, "prepare/bind");
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return SqliteError(db_, rc, "step");
+  }
+  Status Run() {
+    Result<bool> r = Step();
+    return r.ok() ? Status::OK() : r.status();
+  }
+
+  std::string Text(int col) const {
+    const unsigned char* p = sqlite3_column_text(stmt_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p),
+                           static_cast<size_t>(sqlite3_column_bytes(stmt_, col)))
+             : std::string();
+  }
+  bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_ = SQLITE_OK;
+  int index_ = 0;
+};
+
+Status Exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+  if (rc == SQLITE_OK) return Status::OK();
+  std::string msg = err ? err : sqlite3_errstr(rc);
+  sqlite3_free(err);
+  Status s = SqliteError(nullptr, rc, "exec");
+  return s.code() == StatusCode::kUnavailable ? Status::Unavailable(msg) : Status::Internal(msg);
+}
+
+const char* RoleName(sync::Role role) {
+  switch (role) {
+    case sync::Role::kRep:
+      return "rep";
+    case sync::Role::kManager:
+      return "manager";
+    case sync::Role::kAdmin:
+      return "admin";
+    case sync::Role::kServer:
+      return "server";
+  }
+  return "rep";
+}
+
+sync::Role RoleFromName(const std::string& name) {
+  if (name == "manager") return sync::Role::kManager;
+  if (name == "admin") return sync::Role::kAdmin;
+  return sync::Role::kRep;  // the least privilege for anything unexpected
+}
+
+class SqliteSession final : public BackendSession {
+ public:
+  SqliteSession(SqliteBackend* owner, sqlite3* db) : owner_(owner), db_(db) {}
+  ~SqliteSession() override {
+    if (in_txn_) (void)Exec(db_, "ROLLBACK");
+    owner_->Release(db_);
+  }
+
+  Status BeginWrite() override { return Begin("BEGIN IMMEDIATE"); }
+  Status BeginRead() override {
+    FIELDSYNC_RETURN_IF_ERROR(Begin("BEGIN"));
+    // A deferred transaction takes its snapshot at the first read; take it now.
+    Stmt s(db_, "SELECT count(*) FROM meta");
+    Result<bool> r = s.Step();
+    if (!r.ok()) {
+      (void)Rollback();
+      return r.status();
+    }
+    return Status::OK();
+  }
+  Status Commit() override {
+    if (!in_txn_) return Status::OK();
+    Status s = Exec(db_, "COMMIT");
+    if (!s.ok()) {
+      (void)Exec(db_, "ROLLBACK");
+    }
+    in_txn_ = false;
+    return s;
+  }
+  Status Rollback() override {
+    if (!in_txn_) return Status::OK();
+    in_txn_ = false;
+    return Exec(db_, "ROLLBACK");
+  }
+
+  Result<std::string> CursorSecret() override {
+    {
+      Stmt s(db_, "SELECT value FROM meta WHERE key = 'cursor_secret'");
+      Result<bool> row = s.Step();
+      if (!row.ok()) return row.status();
+      if (*row) return s.Text(0);
+    }
+    unsigned char raw[32];
+    if (RAND_bytes(raw, sizeof raw) != 1) return Status::Internal("RAND_bytes failed");
+    static const char kHex[] = "0123456789abcdef";
+    std::string hex;
+    for (unsigned char b : raw) {
+      hex += kHex[b >> 4];
+      hex += kHex[b & 15];
+    }
+    OPENSSL_cleanse(raw, sizeof raw);
+    // Another process may have raced us: keep whichever secret was stored first.
+    FIELDSYNC_RETURN_IF_ERROR(
+        Stmt(db_, "INSERT OR IGNORE INTO meta(key, value) VALUES('cursor_secret', ?)")
+            .Bind(hex)
+            .Run());
+    Stmt s(db_, "SELECT value FROM meta WHERE key = 'cursor_secret'");
+    Result<bool> row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::Internal("cursor secret vanished");
+    return s.Text(0);
+  }
+
+  Status CreateTenant(const TenantRow& t) override {
+    return Stmt(db_, "INSERT INTO tenants(tenant, name, feed_epoch) VALUES(?, ?, ?)")
+        .Bind(t.id)
+        .Bind(t.name)
+        .Bind(static_cast<int64_t>(t.feed_epoch))
+        .Run();
+  }
+  Result<TenantRow> GetTenant(const std::string& tenant) override {
+    Stmt s(db_, "SELECT name, feed_epoch FROM tenants WHERE tenant = ?");
+    s.Bind(tenant);
+    Result<bool> row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::NotFound("no tenant " + tenant);
+    return TenantRow{tenant, s.Text(0), static_cast<uint32_t>(s.Int(1))};
+  }
+  Status CreateTeam(const std::string& tenant, const std::string& team,
+                    const std::string& name) override {
+    Result<TenantRow> t = GetTenant(tenant);
+    if (!t.ok()) return t.status();
+    return Stmt(db_, "INSERT INTO teams(tenant, team, name) VALUES(?, ?, ?)")
+        .Bind(tenant)
+        .Bind(team)
+        .Bind(name)
+        .Run();
+  }
+  Result<bool> TeamExists(const std::string& tenant, const std::string& team) override {
+    Stmt s(db_, "SELECT 1 FROM teams WHERE tenant = ? AND team = ?");
+    s.Bind(tenant).Bind(team);
+    return s.Step();
+  }
+  Status CreateUser(const UserRow& u) override {
+    Result<TenantRow> t = GetTenant(u.tenant);
+    if (!t.ok()) return t.status();
+    for (const std::string& team : u.teams) {
+      Result<bool> exists = TeamExists(u.tenant, team);
+      if (!exists.ok()) return exists.status();
+      if (!*exists) return Status::NotFound("no team " + team + " in tenant " + u.tenant);
+    }
+    {
+      Stmt s(db_, "SELECT 1 FROM users WHERE user = ?");
+      s.Bind(u.id);
+      Result<bool> taken = s.Step();
+      if (!taken.ok()) return taken.status();
+      if (*taken) return Status::AlreadyExists("user " + u.id + " exists");
+    }
+    FIELDSYNC_RETURN_IF_ERROR(
+        Stmt(db_,
+             "INSERT INTO users(tenant, user, display_name, role, password_hash, disabled, "
+             "scope_epoch) VALUES(?, ?, ?, ?, ?, ?, ?)")
+            .Bind(u.tenant)
+            .Bind(u.id)
+            .Bind(u.display_name)
+            .Bind(std::string(RoleName(u.role)))
+            .Bind(u.password_hash)
+            .Bind(int64_t{u.disabled ? 1 : 0})
+            .Bind(static_cast<int64_t>(u.scope_epoch))
+            .Run());
+    for (const std::string& team : u.teams) {
+      FIELDSYNC_RETURN_IF_ERROR(
+          Stmt(db_, "INSERT OR IGNORE INTO user_teams(tenant, user, team) VALUES(?, ?, ?)")
+              .Bind(u.tenant)
+              .Bind(u.id)
+              .Bind(team)
+              .Run());
+    }
+    return Status::OK();
+  }
+  Result<UserRow> GetUser(const std::string& tenant, const std::string& user) override {
+    UserRow u;
+    {
+      Stmt s(db_,
+             "SELECT display_name, role, password_hash, disabled, scope_epoch FROM users "
+             "WHERE tenant = ? AND user = ?");
+      s.Bind(tenant).Bind(user);
+      Result<bool> row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return Status::NotFound("no such user");
+      u.tenant = tenant;
+      u.id = user;
+      u.display_name = s.Text(0);
+      u.role = RoleFromName(s.Text(1));
+      u.password_hash = s.Text(2);
+      u.disabled = s.Int(3) != 0;
+      u.scope_epoch = static_cast<uint32_t>(s.Int(4));
+    }
+    Stmt s(db_, "SELECT team FROM user_teams WHERE tenant = ? AND user = ? ORDER BY team");
+    s.Bind(tenant).Bind(user);
+    for (;;) {
+      Result<bool> row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      u.teams.push_back(s.Text(0));
+    }
+    return u;
+  }
+  Result<std::string> FindUserTenant(const std::string& user) override {
+    Stmt s(db_, "SELECT tenant FROM users WHERE user = ?");
+    s.Bind(user);
+    Result<bool> row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::NotFound("no such user");
+    return s.Text(0);
+  }
+  Status UpsertDevice(const DeviceRow& d) override {
+    return Stmt(db_,
+                "INSERT INTO devices(tenant, device, user, name, platform) VALUES(?, ?, ?, ?, ?) "
+                "ON CONFLICT(tenant, device) DO UPDATE SET user = excluded.user, "
+                "name = excluded.name, platform = excluded.platform")
+        .Bind(d.tenant)
+        .Bind(d.id)
+        .Bind(d.user)
+        .Bind(d.name)
+        .Bind(d.platform)
+        .Run();
+  }
+  Result<DeviceRow> GetDevice(const std::string& tenant, const std::string& device) override {
+    Stmt s(db_,
+           "SELECT user, name, platform, revoked FROM devices WHERE tenant = ? AND device = ?");
+    s.Bind(tenant).Bind(device);
+    Result<bool> row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::NotFound("no such device");
+    return DeviceRow{tenant, device, s.Text(0), s.Text(1), s.Text(2), s.Int(3) != 0};
+  }
+  Status StoreToken(const std::string& token_hash, const TokenRow& t) override {
+    return Stmt(db_,
+                "INSERT INTO tokens(token_hash, tenant, user, device, expires_ms) "
+                "VALUES(?, ?, ?, ?, ?)")
+        .Bind(token_hash)
+        .Bind(t.tenant)
+        .Bind(t.user)
+        .Bind(t.device)
+        .Bind(t.expires_ms)
+        .Run();
+  }
+  Result<TokenRow> FindToken(const std::string& token_hash) override {
+    Stmt s(db_,
+           "SELECT token_hash, tenant, user, device, expires_ms FROM tokens WHERE token_hash = ?");
+    s.Bind(token_hash);
+    Result<bool> row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::NotFound("unknown token");
+    // The index found the row; compare the whole hash once more in constant time, so the
+    // decision never depends on how many leading bytes matched.
+    const std::string stored = s.Text(0);
+    if (stored.size() != token_hash.size() ||
+        CRYPTO_memcmp(stored.data(), token_hash.data(), stored.size()) != 0) {
+      return Status::NotFound("unknown token");
+    }
+    return TokenRow{s.Text(1), s.Text(2), s.Text(3), s.Int(4)};
+  }
+
+  Result<std::optional<RecordRow>> GetRecord(const std::string& tenant,
+                                             const std::string& collection,
+                                             const std::string& record_id) override {
+    Stmt s(db_,
+           "SELECT state, materialized, owner, customer FROM records "
+           "WHERE tenant = ? AND collection = ? AND record_id = ?");
+    s.Bind(tenant).Bind(collection).Bind(record_id);
+    Result<bool> row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::optional<RecordRow>();
+    RecordRow r;
+    r.state_json = s.Text(0);
+    if (!s.IsNull(1)) r.materialized_json = s.Text(1);
+    r.owner = s.Text(2);
+    r.customer = s.Text(3);
+    return std::optional<RecordRow>(std::move(r));
+  }
+  Status PutRecord(const std::string& tenant, const std::string& collection,
+                   const std::string& record_id, const RecordRow& r) override {
+    Stmt s(db_,
+           "INSERT INTO records(tenant, collection, record_id, state, materialized, owner, "
+           "customer) VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(tenant, collection, record_id) DO "
+           "UPDATE SET state = excluded.state, materialized = excluded.materialized, "
+           "owner = excluded.owner, customer = excluded.customer");
+    s.Bind(tenant).Bind(collection).Bind(record_id).Bind(r.state_json);
+    if (r.materialized_json) {
+      s.Bind(*r.materialized_json);
+    } else {
+      s.BindNull();
+    }
+    s.Bind(r.owner).Bind(r.customer);
+    return s.Run();
+  }
+  Status ShareCustomer(const std::string& tenant, const std::string& customer,
+                       const std::string& team) override {
+    Result<bool> exists = TeamExists(tenant, team);
+    if (!exists.ok()) return exists.status();
+    if (!*exists) return Status::NotFound("no team " + team + " in tenant " + tenant);
+    return Stmt(db_,
+                "INSERT OR IGNORE INTO customer_shares(tenant, customer, team) VALUES(?, ?, ?)")
+        .Bind(tenant)
+        .Bind(customer)
+        .Bind(team)
+        .Run();
+  }
+  Result<std::vector<std::string>> CustomerShares(const std::string& tenant,
+                                                  const std::string& customer) override {
+    Stmt s(db_, "SELECT team FROM customer_shares WHERE tenant = ? AND customer = ? ORDER BY team");
+    s.Bind(tenant).Bind(customer);
+    std::vector<std::string> teams;
+    for (;;) {
+      Result<bool> row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return teams;
+      teams.push_back(s.Text(0));
+    }
+  }
+
+  Result<std::optional<std::string>> AppliedDigest(const std::string& tenant,
+                                                   const std::string& change_id) override {
+    Stmt s(db_, "SELECT digest FROM applied_changes WHERE tenant = ? AND change_id = ?");
+    s.Bind(tenant).Bind(change_id);
+    Result<bool> row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::optional<std::string>();
+    return std::optional<std::string>(s.Text(0));
+  }
+  Status RecordApplied(const std::string& tenant, const std::string& change_id,
+                       const std::string& digest) override {
+    return Stmt(db_, "INSERT INTO applied_changes(tenant, change_id, digest) VALUES(?, ?, ?)")
+        .Bind(tenant)
+        .Bind(change_id)
+        .Bind(digest)
+        .Run();
+  }
+
+  Status ReplaceConflicts(const std::string& tenant, const std::string& collection,
+                          const std::string& record_id,
+                          const std::vector<ConflictRow>& conflicts) override {
+    FIELDSYNC_RETURN_IF_ERROR(
+        Stmt(db_, "DELETE FROM conflicts WHERE tenant = ? AND collection = ? AND record_id = ?")
+            .Bind(tenant)
+            .Bind(collection)
+            .Bind(record_id)
+            .Run());
+    for (const ConflictRow& c : conflicts) {
+      FIELDSYNC_RETURN_IF_ERROR(Stmt(db_,
+                                     "INSERT INTO conflicts(tenant, collection, record_id, field, "
+                                     "conflict_id, heads) VALUES(?, ?, ?, ?, ?, ?)")
+                                    .Bind(tenant)
+                                    .Bind(collection)
+                                    .Bind(record_id)
+                                    .Bind(c.field)
+                                    .Bind(c.conflict_id)
+                                    .Bind(c.heads_json)
+                                    .Run());
+    }
+    return Status::OK();
+  }
+  Result<std::vector<ConflictRow>> GetConflicts(const std::string& tenant,
+                                                const std::string& collection,
+                                                const std::string& record_id) override {
+    Stmt s(db_,
+           "SELECT field, conflict_id, heads FROM conflicts WHERE tenant = ? AND collection = ? "
+           "AND record_id = ? ORDER BY field");
+    s.Bind(tenant).Bind(collection).Bind(record_id);
+    std::vector<ConflictRow> out;
+    for (;;) {
+      Result<bool> row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      out.push_back(ConflictRow{s.Text(0), s.Text(1), s.Text(2)});
+    }
+  }
+
+  Status AppendFeed(const std::string& tenant, std::vector<FeedEntry>* entries) override {
+    if (entries->empty()) return Status::OK();
+    if (!in_txn_) return Status::Internal("AppendFeed outside a write transaction");
+    // The feed lock and the draw in one statement. Under SQLite the transaction already holds
+    // the single writer lock (BEGIN IMMEDIATE) until COMMIT has made it visible, so no other
+    // transaction can draw a sequence before this one is visible.
+    int64_t first = 0;
+    {
+      Stmt s(db_,
+             "UPDATE tenants SET next_seq = next_seq + ? WHERE tenant = ? "
+             "RETURNING next_seq - ?");
+      s.Bind(static_cast<int64_t>(entries->size()))
+          .Bind(tenant)
+          .Bind(static_cast<int64_t>(entries->size()));
+      Result<bool> row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return Status::NotFound("no tenant " + tenant);
+      first = s.Int(0);
+      Result<bool> done = s.Step();  // finish the statement so the update is complete
+      if (!done.ok()) return done.status();
+    }
+    uint64_t seq = static_cast<uint64_t>(first);
+    for (FeedEntry& e : *entries) {
+      e.seq = seq++;
+      FIELDSYNC_RETURN_IF_ERROR(Stmt(db_,
+                                     "INSERT INTO feed(tenant, seq, collection, record_id, node, "
+                                     "change, scope) VALUES(?, ?, ?, ?, ?, ?, ?)")
+                                    .Bind(tenant)
+                                    .Bind(static_cast<int64_t>(e.seq))
+                                    .Bind(e.collection)
+                                    .Bind(e.record_id)
+                                    .Bind(e.node)
+                                    .Bind(e.change_json)
+                                    .Bind(nlohmann::json(e.scope_keys).dump())
+                                    .Run());
+    }
+    return Status::OK();
+  }
+  Result<uint64_t> FeedHighWater(const std::string& tenant) override {
+    Stmt s(db_, "SELECT coalesce(max(seq), 0) FROM feed WHERE tenant = ?");
+    s.Bind(tenant);
+    Result<bool> row = s.Step();
+    if (!row.ok()) return row.status();
+    return static_cast<uint64_t>(s.Int(0));
+  }
+  Result<std::vector<FeedEntry>> ReadFeed(const std::string& tenant, uint64_t after, uint64_t upto,
+                                          const FeedFilter& filter, size_t limit) override {
+    // The scope test is a join of two JSON arrays, so the statement stays fully parameterized
+    // whatever the number of keys.
+    Stmt s(db_,
+           "SELECT seq, collection, record_id, node, change, scope FROM feed "
+           "WHERE tenant = ? AND seq > ? AND seq <= ? AND node <> ? AND (? OR EXISTS ("
+           "  SELECT 1 FROM json_each(feed.scope) AS k WHERE k.value IN "
+           "  (SELECT value FROM json_each(?)))) ORDER BY seq LIMIT ?");
+    s.Bind(tenant)
+        .Bind(static_cast<int64_t>(after))
+        .Bind(static_cast<int64_t>(upto))
+        .Bind(filter.exclude_node)
+        .Bind(int64_t{filter.all ? 1 : 0})
+        .Bind(nlohmann::json(filter.keys).dump())
+        .Bind(static_cast<int64_t>(limit));
+    std::vector<FeedEntry> out;
+    for (;;) {
+      Result<bool> row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      FeedEntry e;
+      e.seq = static_cast<uint64_t>(s.Int(0));
+      e.collection = s.Text(1);
+      e.record_id = s.Text(2);
+      e.node = s.Text(3);
+      e.change_json = s.Text(4);
+      nlohmann::json keys = nlohmann::json::parse(s.Text(5), nullptr, false);
+      if (keys.is_array()) {
+        for (const auto& k : keys) {
+          if (k.is_string()) e.scope_keys.push_back(k.get<std::string>());
+        }
+      }
+      out.push_back(std::move(e));
+    }
+  }
+
+ private:
+  Status Begin(const char* sql) {
+    if (in_txn_) return Status::Internal("transaction already open");
+    FIELDSYNC_RETURN_IF_ERROR(Exec(db_, sql));
+    in_txn_ = true;
+    return Status::OK();
+  }
+
+  SqliteBackend* owner_;
+  sqlite3* db_;
+  bool in_txn_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteBackend>> SqliteBackend::Open(const std::string& path,
+                                                           SqliteBackendOptions options) {
+  std::unique_ptr<SqliteBackend> backend(new SqliteBackend(path, options));
+  Result<sqlite3*> db = backend->Connect();
+  if (!db.ok()) return db.status();
+  Status s = Exec(*db, kSchemaSql);
+  backend->Release(*db);
+  if (!s.ok()) return s;
+  // Make the cursor secret now, in its own transaction, so pulls (read transactions) only read it.
+  Result<std::unique_ptr<BackendSession>> session = backend->OpenSession();
+  if (!session.ok()) return session.status();
+  Result<std::string> secret = (*session)->CursorSecret();
+  if (!secret.ok()) return secret.status();
+  session->reset();
+  return backend;
+}
+
+SqliteBackend::~SqliteBackend() {
+  for (sqlite3* db : idle_) sqlite3_close_v2(db);
+}
+
+Result<sqlite3*> SqliteBackend::Connect() {
+  sqlite3* db = nullptr;
+  const int rc =
+      sqlite3_open_v2(path_.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    Status s = SqliteError(db, rc, "open");
+    sqlite3_close_v2(db);
+    return s;
+  }
+  sqlite3_busy_timeout(db, options_.busy_timeout_ms);
+  Status s = Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+  if (!s.ok()) {
+    sqlite3_close_v2(db);
+    return s;
+  }
+  return db;
+}
+
+void SqliteBackend::Release(sqlite3* db) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (idle_.size() < options_.max_idle_connections) {
+    idle_.push_back(db);
+  } else {
+    sqlite3_close_v2(db);
+  }
+}
+
+Result<std::unique_ptr<BackendSession>> SqliteBackend::OpenSession() {
+  sqlite3* db = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!idle_.empty()) {
+      db = idle_.back();
+      idle_.pop_back();
+    }
+  }
+  if (db == nullptr) {
+    Result<sqlite3*> fresh = Connect();
+    if (!fresh.ok()) return fresh.status();
+    db = *fresh;
+  }
+  return std::unique_ptr<BackendSession>(new SqliteSession(this, db));
+}
+
+Result<std::unique_ptr<Backend>> OpenBackend(const std::string& url) {
+  static constexpr char kSqlite[] = "sqlite:";
+  if (url.rfind(kSqlite, 0) != 0 || url.size() == sizeof(kSqlite) - 1) {
+    return Status::InvalidArgument("--db must be sqlite:PATH (PostgreSQL is not supported yet)");
+  }
+  Result<std::unique_ptr<SqliteBackend>> b = SqliteBackend::Open(url.substr(sizeof(kSqlite) - 1));
+  if (!b.ok()) return b.status();
+  return std::unique_ptr<Backend>(std::move(*b));
+}
+
+}  // namespace fieldsync::server

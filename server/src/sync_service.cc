@@ -1,0 +1,515 @@
+// server/src/sync_service.cc: login, authentication, push and pull (sync_service.h).
+#include "sync_service.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+namespace fieldsync::server {
+namespace {
+
+constexpr char kCustomers[] = "customers";
+
+ApiError Err(int status, const char* code, std::string message) {
+  return ApiError{status, code, std::move(message)};
+}
+
+// A backend failure ends the request: 503 when retrying may help, 500 otherwise. The message is
+// the backend's, which names tables and SQL errors but never data.
+ApiError BackendError(const Status& s) {
+  if (s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kIOError) {
+    return Err(503, sync::kErrorUnavailable, "数据库不可用 (database unavailable): " + s.message());
+  }
+  return Err(500, sync::kErrorInternal, s.ToString());
+}
+
+// Rolls back on scope exit unless committed.
+class WriteGuard {
+ public:
+  explicit WriteGuard(BackendSession* s) : s_(s) {}
+  ~WriteGuard() { (void)s_->Rollback(); }
+  WriteGuard(const WriteGuard&) = delete;
+  WriteGuard& operator=(const WriteGuard&) = delete;
+
+ private:
+  BackendSession* s_;
+};
+
+std::string StringRegister(const sync::RecordState& state, const char* field) {
+  auto it = state.registers.find(field);
+  if (it == state.registers.end() || !it->second.value.is_string()) return std::string();
+  return it->second.value.get<std::string>();
+}
+
+// The per-user cursor key: HMAC-SHA256(secret, tenant NUL user), so a cursor minted for one user
+// fails for every other (protocol §7.4).
+Result<std::string> CursorKey(const std::string& secret, const Principal& p) {
+  const std::string data = p.tenant + std::string(1, '\0') + p.user;
+  unsigned char out[32];
+  size_t out_len = 0;
+  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, secret.data(), secret.size(),
+                reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, sizeof out,
+                &out_len) == nullptr ||
+      out_len != sizeof out) {
+    return Status::Internal("HMAC-SHA256 failed");
+  }
+  return std::string(reinterpret_cast<char*>(out), sizeof out);
+}
+
+// The keys a customer owned by `owner` and shared with `shares` carries (sync_service.h).
+Result<std::vector<std::string>> CustomerKeys(BackendSession* db, const std::string& tenant,
+                                              const std::string& owner,
+                                              const std::string& customer_id) {
+  std::set<std::string> keys;
+  if (!owner.empty()) {
+    keys.insert("u:" + owner);
+    Result<UserRow> user = db->GetUser(tenant, owner);
+    if (user.ok()) {
+      for (const std::string& t : user->teams) keys.insert("m:" + t);
+    } else if (!user.status().IsNotFound()) {
+      return user.status();
+    }
+  }
+  Result<std::vector<std::string>> shares = db->CustomerShares(tenant, customer_id);
+  if (!shares.ok()) return shares.status();
+  for (const std::string& t : *shares) keys.insert("s:" + t);
+  return std::vector<std::string>(keys.begin(), keys.end());
+}
+
+bool Visible(const Principal& p, const std::vector<std::string>& principal_keys,
+             const std::vector<std::string>& record_keys) {
+  if (p.role == sync::Role::kAdmin || p.role == sync::Role::kServer) return true;
+  for (const std::string& k : record_keys) {
+    if (std::find(principal_keys.begin(), principal_keys.end(), k) != principal_keys.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string ConflictHeadsJson(const sync::Conflict& c) {
+  nlohmann::json heads = nlohmann::json::array();
+  for (const sync::RegisterValue& h : c.heads) {
+    heads.push_back(
+        {{"v", h.value}, {"h", h.version.hlc.packed()}, {"n", h.version.node}, {"a", h.author}});
+  }
+  return heads.dump();
+}
+
+sync::PushResult Refused(const std::string& id, const char* code, std::string reason) {
+  sync::PushResult r;
+  r.change_id = id;
+  r.status = sync::PushStatus::kRefused;
+  r.code = code;
+  r.reason = std::move(reason);
+  return r;
+}
+
+}  // namespace
+
+std::vector<std::string> PrincipalKeys(const Principal& p) {
+  std::vector<std::string> keys;
+  if (p.role == sync::Role::kAdmin || p.role == sync::Role::kServer) return keys;
+  keys.push_back("u:" + p.user);
+  for (const std::string& t : p.teams) {
+    if (p.role == sync::Role::kManager) keys.push_back("m:" + t);
+    keys.push_back("s:" + t);
+  }
+  return keys;
+}
+
+SyncService::SyncService(Backend* backend, const Schema& schema, ServiceOptions options)
+    : backend_(backend), schema_(schema), options_(std::move(options)) {}
+
+int64_t SyncService::NowMs() const {
+  if (options_.now_ms) return options_.now_ms();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status SyncService::Health() const {
+  Result<std::unique_ptr<BackendSession>> db = backend_->OpenSession();
+  if (!db.ok()) return db.status();
+  Result<uint64_t> probe = (*db)->FeedHighWater("");
+  return probe.ok() ? Status::OK() : probe.status();
+}
+
+ApiResult<sync::LoginResponse> SyncService::Login(const sync::LoginRequest& request) const {
+  // One message for an unknown user and a wrong password, so the answer reveals neither.
+  const ApiError wrong =
+      Err(401, sync::kErrorUnauthenticated, "用户名或密码错误 (wrong user or password)");
+  Result<std::unique_ptr<BackendSession>> opened = backend_->OpenSession();
+  if (!opened.ok()) return BackendError(opened.status());
+  BackendSession* db = opened->get();
+
+  Result<std::string> tenant = db->FindUserTenant(request.user);
+  if (!tenant.ok()) {
+    if (!tenant.status().IsNotFound()) return BackendError(tenant.status());
+    BurnPasswordCheck(request.password);
+    return wrong;
+  }
+  Result<UserRow> user = db->GetUser(*tenant, request.user);
+  if (!user.ok()) return BackendError(user.status());
+  if (!VerifyPassword(request.password, user->password_hash)) return wrong;
+  if (user->disabled) return Err(403, sync::kErrorForbidden, "用户已停用 (user disabled)");
+
+  Result<DeviceRow> device = db->GetDevice(*tenant, request.device.id);
+  if (device.ok() && device->revoked) {
+    return Err(403, sync::kErrorForbidden, "设备已被撤销 (device revoked)");
+  }
+  if (!device.ok() && !device.status().IsNotFound()) return BackendError(device.status());
+
+  const std::string token = NewToken();
+  if (token.empty()) return Err(500, sync::kErrorInternal, "no randomness for a token");
+  const int64_t now = NowMs();
+  Status s = db->BeginWrite();
+  if (s.ok()) {
+    s = db->UpsertDevice(DeviceRow{*tenant, request.device.id, user->id, request.device.name,
+                                   request.device.platform, false});
+  }
+  if (s.ok()) {
+    s = db->StoreToken(TokenHash(token), TokenRow{*tenant, user->id, request.device.id,
+                                                  now + options_.token_lifetime_s * 1000});
+  }
+  if (s.ok()) s = db->Commit();
+  if (!s.ok()) {
+    (void)db->Rollback();
+    return BackendError(s);
+  }
+
+  sync::LoginResponse response;
+  response.token = token;
+  response.expires_in_s = options_.token_lifetime_s;
+  response.user.id = user->id;
+  response.user.role = user->role;
+  response.user.teams = user->teams;
+  response.limits = options_.limits;
+  return response;
+}
+
+ApiResult<Principal> SyncService::Authenticate(const std::string& bearer_token) const {
+  const ApiError unauthenticated =
+      Err(401, sync::kErrorUnauthenticated, "令牌无效或已过期 (missing, unknown or expired token)");
+  if (bearer_token.empty()) return unauthenticated;
+  Result<std::unique_ptr<BackendSession>> opened = backend_->OpenSession();
+  if (!opened.ok()) return BackendError(opened.status());
+  BackendSession* db = opened->get();
+  Result<TokenRow> token = db->FindToken(TokenHash(bearer_token));
+  if (!token.ok()) {
+    if (token.status().IsNotFound()) return unauthenticated;
+    return BackendError(token.status());
+  }
+  if (token->expires_ms <= NowMs()) return unauthenticated;
+  Result<UserRow> user = db->GetUser(token->tenant, token->user);
+  if (!user.ok()) {
+    if (user.status().IsNotFound()) return unauthenticated;
+    return BackendError(user.status());
+  }
+  if (user->disabled) return Err(403, sync::kErrorForbidden, "用户已停用 (user disabled)");
+  Result<DeviceRow> device = db->GetDevice(token->tenant, token->device);
+  if (!device.ok()) {
+    if (device.status().IsNotFound()) return unauthenticated;
+    return BackendError(device.status());
+  }
+  if (device->revoked || device->user != user->id) {
+    return Err(403, sync::kErrorForbidden, "设备已被撤销 (device revoked)");
+  }
+  return Principal{token->tenant, user->id,    token->device,
+                   user->role,    user->teams, user->scope_epoch};
+}
+
+ApiResult<sync::PushResponse> SyncService::ApplyPush(const Principal& principal,
+                                                     const sync::PushRequest& request) const {
+  // Whole-push checks first: any of these stores nothing.
+  if (request.changes.size() > options_.limits.max_batch_changes) {
+    return Err(413, sync::kErrorTooLarge,
+               "changes: " + std::to_string(request.changes.size()) +
+                   " changes, above the limit of " +
+                   std::to_string(options_.limits.max_batch_changes));
+  }
+  if (request.node != principal.device) {
+    return Err(403, sync::kErrorForbidden,
+               "node: not the device this token was issued to (推送节点与登录设备不符)");
+  }
+  for (size_t k = 0; k < request.changes.size(); ++k) {
+    if (request.changes[k].schema_version > schema_.version()) {
+      return Err(409, sync::kErrorSchemaTooNew,
+                 "changes[" + std::to_string(k) + "].s: schema version " +
+                     std::to_string(request.changes[k].schema_version) + " is above the server's " +
+                     std::to_string(schema_.version()));
+    }
+  }
+
+  Result<std::unique_ptr<BackendSession>> opened = backend_->OpenSession();
+  if (!opened.ok()) return BackendError(opened.status());
+  BackendSession* db = opened->get();
+  Status s = db->BeginWrite();
+  if (!s.ok()) return BackendError(s);
+  WriteGuard guard(db);
+
+  const std::vector<std::string> my_keys = PrincipalKeys(principal);
+  const int64_t now = NowMs();
+  sync::PushResponse response;
+  std::vector<FeedEntry> feed;
+
+  for (const sync::Change& pushed : request.changes) {
+    sync::Change change = pushed;
+    change.author = principal.user;
+    const std::string& id = change.change_id;
+    const std::string digest = ChangeDigest(change);
+
+    // Idempotency (§6): a stored id is a replay or a reuse, whatever else is true now.
+    Result<std::optional<std::string>> stored = db->AppliedDigest(principal.tenant, id);
+    if (!stored.ok()) return BackendError(stored.status());
+    if (stored->has_value()) {
+      if (**stored == digest && !digest.empty()) {
+        response.results.push_back(sync::PushResult{id, sync::PushStatus::kDuplicate, "", ""});
+      } else {
+        response.results.push_back(
+            Refused(id, sync::kRefusedIdReused,
+                    "变更编号已用于另一内容 (change id already stored with another content)"));
+      }
+      continue;
+    }
+
+    const CollectionDef* def = schema_.Collection(change.collection);
+    if (def == nullptr) {
+      response.results.push_back(
+          Refused(id, sync::kRefusedInvalid, "unknown collection " + change.collection));
+      continue;
+    }
+    const int64_t change_ms = static_cast<int64_t>(change.version.hlc.physical_ms());
+    if (change_ms > now + options_.max_drift_ms) {
+      response.results.push_back(Refused(id, sync::kRefusedClockAhead,
+                                         "HLC leads the server clock by " +
+                                             std::to_string(change_ms - now) +
+                                             " ms (设备时钟超前)"));
+      continue;
+    }
+    Status auth = sync::Authorize(*def, change, principal.role);
+    if (!auth.ok()) {
+      response.results.push_back(Refused(id,
+                                         auth.code() == StatusCode::kInvalidArgument
+                                             ? sync::kRefusedInvalid
+                                             : sync::kRefusedForbidden,
+                                         auth.message()));
+      continue;
+    }
+
+    Result<std::optional<RecordRow>> row =
+        db->GetRecord(principal.tenant, change.collection, change.record_id);
+    if (!row.ok()) return BackendError(row.status());
+    sync::RecordState state;
+    if (row->has_value()) {
+      Result<sync::RecordState> parsed =
+          sync::RecordStateFromJson(nlohmann::json::parse((*row)->state_json, nullptr, false));
+      if (!parsed.ok()) return BackendError(parsed.status().WithContext("stored record state"));
+      state = std::move(*parsed);
+    }
+    if (def->append_only && row->has_value() && change.op == sync::Change::Op::kUpsert) {
+      response.results.push_back(
+          Refused(id, sync::kRefusedForbidden,
+                  change.collection + " 只能新增，不能修改 (append-only record exists)"));
+      continue;
+    }
+
+    sync::RecordState next = state;
+    Result<sync::MergeOutcome> merged = sync::Merge(*def, change, &next);
+    if (!merged.ok()) {
+      response.results.push_back(Refused(id, sync::kRefusedInvalid, merged.status().message()));
+      continue;
+    }
+
+    // Scope (§10): the record before and after this change must both be the principal's.
+    RecordRow out;
+    std::vector<std::string> keys;
+    std::string refusal;
+    if (change.collection == kCustomers) {
+      const std::string old_owner = row->has_value() ? (*row)->owner : std::string();
+      std::string new_owner = StringRegister(next, "owner_rep");
+      if (new_owner.empty()) new_owner = old_owner.empty() ? principal.user : old_owner;
+      if (!old_owner.empty()) {
+        Result<std::vector<std::string>> old_keys =
+            CustomerKeys(db, principal.tenant, old_owner, change.record_id);
+        if (!old_keys.ok()) return BackendError(old_keys.status());
+        if (!Visible(principal, my_keys, *old_keys)) {
+          refusal = "客户不在您的范围内 (customer " + change.record_id + " is outside your scope)";
+        }
+      }
+      Result<std::vector<std::string>> new_keys =
+          CustomerKeys(db, principal.tenant, new_owner, change.record_id);
+      if (!new_keys.ok()) return BackendError(new_keys.status());
+      if (refusal.empty() && !Visible(principal, my_keys, *new_keys)) {
+        refusal =
+            "owner_rep: 不能把客户转给范围外的人 (would move the customer outside your scope)";
+      }
+      out.owner = new_owner;
+      out.customer = change.record_id;
+      keys = std::move(*new_keys);
+    } else {
+      const std::string old_customer = row->has_value() ? (*row)->customer : std::string();
+      const std::string new_customer = StringRegister(next, "customer");
+      if (new_customer.empty()) {
+        response.results.push_back(
+            Refused(id, sync::kRefusedInvalid, "customer: required to place the record"));
+        continue;
+      }
+      for (const std::string& customer : {old_customer, new_customer}) {
+        if (customer.empty() || !refusal.empty()) continue;
+        Result<std::optional<RecordRow>> c = db->GetRecord(principal.tenant, kCustomers, customer);
+        if (!c.ok()) return BackendError(c.status());
+        if (!c->has_value()) {
+          refusal =
+              "customer: " + customer + " 不存在或不在您的范围内 (unknown or outside your scope)";
+          continue;
+        }
+        Result<std::vector<std::string>> ck =
+            CustomerKeys(db, principal.tenant, (*c)->owner, customer);
+        if (!ck.ok()) return BackendError(ck.status());
+        if (!Visible(principal, my_keys, *ck)) {
+          refusal =
+              "customer: " + customer + " 不存在或不在您的范围内 (unknown or outside your scope)";
+        }
+        if (customer == new_customer) {
+          out.owner = (*c)->owner;
+          keys = std::move(*ck);
+        }
+      }
+      out.customer = new_customer;
+    }
+    if (!refusal.empty()) {
+      response.results.push_back(Refused(id, sync::kRefusedForbidden, std::move(refusal)));
+      continue;
+    }
+
+    // Accepted: store the merged state, its materialized form, conflicts and digest; queue the
+    // feed entry (appended after the loop, under the feed lock).
+    out.state_json = sync::RecordStateToJson(next).dump();
+    std::optional<nlohmann::json> visible = sync::Materialize(*def, next);
+    if (visible) out.materialized_json = visible->dump();
+    Status w = db->PutRecord(principal.tenant, change.collection, change.record_id, out);
+    if (w.ok()) {
+      std::vector<ConflictRow> conflicts;
+      for (const sync::Conflict& c : sync::Conflicts(*def, change.record_id, next)) {
+        conflicts.push_back(ConflictRow{c.field, c.id, ConflictHeadsJson(c)});
+      }
+      w = db->ReplaceConflicts(principal.tenant, change.collection, change.record_id, conflicts);
+    }
+    if (w.ok()) w = db->RecordApplied(principal.tenant, id, digest);
+    if (!w.ok()) return BackendError(w);
+    FeedEntry entry;
+    entry.collection = change.collection;
+    entry.record_id = change.record_id;
+    entry.node = change.version.node;
+    entry.change_json = sync::EncodeChange(change);
+    entry.scope_keys = std::move(keys);
+    feed.push_back(std::move(entry));
+    response.results.push_back(sync::PushResult{id, sync::PushStatus::kApplied, "", ""});
+  }
+
+  // The last step before COMMIT: the feed lock, the sequences, the entries (§7.3).
+  s = db->AppendFeed(principal.tenant, &feed);
+  if (!s.ok()) return BackendError(s);
+  if (options_.before_commit_for_test) options_.before_commit_for_test();
+  s = db->Commit();
+  if (!s.ok()) return BackendError(s);
+  return response;
+}
+
+ApiResult<sync::PullResponse> SyncService::Pull(const Principal& principal,
+                                                const std::string& cursor_text, int schema_version,
+                                                uint32_t limit) const {
+  if (schema_version < 1) return Err(400, sync::kErrorMalformed, "schema: expected 1 or more");
+  const uint32_t page = limit == 0 ? options_.limits.max_batch_changes
+                                   : std::min(limit, options_.limits.max_batch_changes);
+
+  Result<std::unique_ptr<BackendSession>> opened = backend_->OpenSession();
+  if (!opened.ok()) return BackendError(opened.status());
+  BackendSession* db = opened->get();
+  Status s = db->BeginRead();
+  if (!s.ok()) return BackendError(s);
+  WriteGuard guard(db);
+
+  Result<std::string> secret = db->CursorSecret();
+  if (!secret.ok()) return BackendError(secret.status());
+  Result<std::string> key = CursorKey(*secret, principal);
+  if (!key.ok()) return BackendError(key.status());
+  Result<TenantRow> tenant = db->GetTenant(principal.tenant);
+  if (!tenant.ok()) return BackendError(tenant.status());
+
+  sync::Cursor cursor;
+  if (!cursor_text.empty()) {
+    Result<sync::Cursor> decoded = sync::DecodeCursor(cursor_text, *key);
+    if (!decoded.ok()) {
+      return Err(400, sync::kErrorBadCursor, "cursor: " + decoded.status().message());
+    }
+    cursor = *decoded;
+    if (cursor.feed_epoch != tenant->feed_epoch || cursor.scope_epoch != principal.scope_epoch) {
+      return Err(410, sync::kErrorCursorExpired,
+                 "cursor: the feed or your scope changed since it was minted; pull from none");
+    }
+  }
+
+  // W: the highest sequence this snapshot can see. Because sequences become visible in order
+  // (backend.h), every entry at or below W is in this snapshot, now and forever.
+  Result<uint64_t> high = db->FeedHighWater(principal.tenant);
+  if (!high.ok()) return BackendError(high.status());
+  const uint64_t w = std::max(*high, cursor.watermark);
+
+  FeedFilter filter;
+  filter.all = principal.role == sync::Role::kAdmin;
+  filter.keys = PrincipalKeys(principal);
+  filter.exclude_node = principal.device;
+  Result<std::vector<FeedEntry>> entries =
+      db->ReadFeed(principal.tenant, cursor.watermark, w, filter, size_t{page} + 1);
+  if (!entries.ok()) return BackendError(entries.status());
+
+  const bool sees_confidential =
+      std::find(options_.confidential_roles.begin(), options_.confidential_roles.end(),
+                principal.role) != options_.confidential_roles.end();
+  sync::PullResponse response;
+  uint64_t next = w;
+  size_t bytes = 256;  // the envelope: cursor, time, brackets
+  for (size_t k = 0; k < entries->size(); ++k) {
+    const FeedEntry& e = (*entries)[k];
+    if (k == page) {  // one more than a page exists: stop after the last delivered entry
+      response.has_more = true;
+      next = (*entries)[k - 1].seq;
+      break;
+    }
+    if (bytes + e.change_json.size() + 1 > options_.limits.max_response_bytes && k > 0) {
+      response.has_more = true;
+      next = (*entries)[k - 1].seq;
+      break;
+    }
+    Result<sync::Change> change = sync::DecodeChange(e.change_json);
+    if (!change.ok()) return BackendError(change.status().WithContext("stored feed entry"));
+    if (!sees_confidential) {
+      const CollectionDef* def = schema_.Collection(change->collection);
+      const bool had_fields = !change->fields.empty();
+      for (auto it = change->fields.begin(); it != change->fields.end();) {
+        const FieldDef* f = def ? def->Field(it->first) : nullptr;
+        if (f != nullptr && f->sensitivity == Sensitivity::kConfidential) {
+          it = change->fields.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      if (had_fields && change->fields.empty()) continue;  // examined, nothing to send
+    }
+    bytes += e.change_json.size() + 1;
+    response.changes.push_back(std::move(*change));
+  }
+
+  Result<std::string> minted =
+      sync::EncodeCursor(sync::Cursor{next, tenant->feed_epoch, principal.scope_epoch}, *key);
+  if (!minted.ok()) return BackendError(minted.status());
+  response.next_cursor = std::move(*minted);
+  (void)db->Commit();
+  return response;
+}
+
+}  // namespace fieldsync::server
