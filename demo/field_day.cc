@@ -39,6 +39,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fieldsync/calendar.h"
 #include "fieldsync/clock.h"
 #include "fieldsync/database.h"
 #include "fieldsync/env.h"
@@ -275,33 +276,10 @@ std::string Joined(const Json& j, const char* key) {
 
 // ---- Dates -----------------------------------------------------------------------------------
 
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+using fieldsync::calendar::DaysFromCivil;
+using fieldsync::calendar::FloorDiv;
 
-// Days since 1970-01-01 of a proleptic Gregorian date, and back (H. Hinnant's algorithms).
-int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2;
-  const int64_t era = FloorDiv(y, 400);
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-std::string DateOf(int64_t days) {
-  days += 719468;
-  const int64_t era = FloorDiv(days, 146097);
-  const int64_t doe = days - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld",
-                static_cast<long long>(yoe + era * 400 + (m <= 2)), static_cast<long long>(m),
-                static_cast<long long>(d));
-  return buf;
-}
+std::string DateOf(int64_t days) { return fieldsync::calendar::FormatDate(days); }
 
 // Parses the digits of text[pos, pos + n); nullopt if any is not a digit.
 std::optional<int64_t> Digits(std::string_view text, size_t pos, size_t n) {

@@ -25,6 +25,8 @@
 // LOGGING: none. Nothing here may put a URL's path or query, a header or a body into a message.
 #include <curl/curl.h>
 
+#include "fieldsync/calendar.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -37,6 +39,8 @@
 
 #include "fieldsync/clock.h"
 #include "fieldsync/http_client.h"
+
+#include "fieldsync/calendar.h"
 #include "fieldsync/status.h"
 
 namespace fieldsync {
@@ -153,23 +157,8 @@ bool ScanAsctime(std::string_view s, CivilTime* t) {
          in.AtEnd();
 }
 
-bool IsLeapYear(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-int DaysInMonth(int y, int m) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && IsLeapYear(y) ? 29 : kDays[m - 1];
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil), so that no
-// timegm()/TZ dependence creeps in.
-int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2 ? 1 : 0;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
+using calendar::DaysFromCivil;
+using calendar::DaysInMonth;
 
 std::string_view TrimOws(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);

@@ -69,6 +69,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fieldsync/calendar.h"
+
 namespace fieldsync::query {
 namespace {
 
@@ -165,41 +167,9 @@ ORDER BY json_extract(c.data, '$.name'), c.id
 
 // ---- Dates ---------------------------------------------------------------------------------
 
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2;
-  const int64_t era = FloorDiv(y, 400);
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-struct Civil {
-  int64_t y, m, d;
-};
-
-Civil CivilFromDays(int64_t z) {
-  z += 719468;
-  const int64_t era = FloorDiv(z, 146097);
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  return {yoe + era * 400 + (m <= 2), m, d};
-}
-
-std::string FormatDate(int64_t days) {
-  const Civil c = CivilFromDays(days);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04lld-%02lld-%02lld", static_cast<long long>(c.y),
-                static_cast<long long>(c.m), static_cast<long long>(c.d));
-  return buf;
-}
+using calendar::DaysFromCivil;
+using calendar::FloorDiv;
+using calendar::FormatDate;
 
 std::string FormatDateTime(int64_t ms) {
   const int64_t days = FloorDiv(ms, kMsPerDay);
