@@ -333,3 +333,24 @@ TEST_CASE("a reader thread is not blocked by a writer holding a transaction") {
 
 }  // namespace
 }  // namespace fieldsync
+
+namespace fieldsync {
+namespace {
+
+TEST_CASE("search follows renames and is unaffected by edits of other fields") {
+  Fixture f;
+  auto id = f.db->Put("customers", R"({"kind":"person","name":"王芳","grade":"B"})");
+  REQUIRE(id.ok());
+  REQUIRE(f.db->Update("customers", *id, R"({"grade":"A","notes":"重要客户"})").ok());
+  auto hits = f.db->Search("王芳");
+  REQUIRE(hits.ok());
+  REQUIRE(hits->size() == 1);
+  CHECK(nlohmann::json::parse((*hits)[0].record_json)["grade"] == "A");
+  REQUIRE(f.db->Update("customers", *id, R"({"name":"李娜"})").ok());
+  CHECK(f.db->Search("王芳")->empty());
+  CHECK(f.db->Search("李娜")->size() == 1);
+  CHECK(f.db->Search("ln")->size() == 1);  // pinyin initials of the new name
+}
+
+}  // namespace
+}  // namespace fieldsync

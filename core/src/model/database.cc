@@ -64,6 +64,14 @@ bool HasSearchableFields(const CollectionDef& c) {
                      [](const FieldDef& f) { return f.searchable; });
 }
 
+bool TouchesSearchableField(const CollectionDef& c, const json& changed) {
+  for (const auto& item : changed.items()) {
+    const FieldDef* f = c.Field(item.key());
+    if (f != nullptr && f->searchable) return true;
+  }
+  return false;
+}
+
 std::vector<search::IndexEntry> SearchEntries(const CollectionDef& c, const json& data) {
   std::vector<search::IndexEntry> entries;
   for (const FieldDef& f : c.fields) {
@@ -379,11 +387,14 @@ Status Database::Impl::WriteLocked(const ValidEdit& edit, Hlc stamp) {
     if (rc != SQLITE_DONE) return model::SqliteStatus(db, rc, "write record");
   }
   FIELDSYNC_RETURN_IF_ERROR(model::AppendChange(*sql, change));
-  if (HasSearchableFields(*edit.collection)) {
-    if (deleted) return search::RemoveRecord(db, collection, edit.id);
-    return search::IndexRecord(db, collection, edit.id, SearchEntries(*edit.collection, data));
+  if (!HasSearchableFields(*edit.collection)) return Status::OK();
+  if (deleted) return search::RemoveRecord(db, collection, edit.id);
+  // An update that leaves every searchable field alone leaves the index as it is: folding and
+  // comparing the record's names, phones and emails would cost more than the rest of the edit.
+  if (edit.kind == Edit::Kind::kUpdate && !TouchesSearchableField(*edit.collection, edit.values)) {
+    return Status::OK();
   }
-  return Status::OK();
+  return search::IndexRecord(db, collection, edit.id, SearchEntries(*edit.collection, data));
 }
 
 Result<std::vector<std::string>> Database::Impl::ApplyValid(std::vector<ValidEdit> edits) {
