@@ -47,10 +47,12 @@ void Send(const SyncService* service, const httplib::Request& req, httplib::Resp
   res.set_content(std::move(body), sync::kJsonContentType);
 }
 
+// `retry_after_s` (429, 503): the Retry-After header, in whole seconds.
 void SendError(const SyncService* service, const httplib::Request& req, httplib::Response& res,
-               int status, const std::string& code, const std::string& message) {
+               int status, const std::string& code, const std::string& message,
+               int64_t retry_after_s = 5) {
   sync::ErrorBody error{code, message, service->NowMs()};
-  if (status == 429 || status == 503) res.set_header("Retry-After", "5");
+  if (status == 429 || status == 503) res.set_header("Retry-After", std::to_string(retry_after_s));
   Send(service, req, res, status, sync::EncodeErrorBody(error));
 }
 
@@ -144,8 +146,10 @@ bool UintParam(const httplib::Request& req, const char* name, uint64_t lo, uint6
 
 }  // namespace
 
-HttpServer::HttpServer(const SyncService* service)
-    : service_(service), http_(std::make_unique<httplib::Server>()) {
+HttpServer::HttpServer(const SyncService* service, HttpServerOptions options)
+    : service_(service),
+      login_limiter_(options.login_limits, options.clock),
+      http_(std::make_unique<httplib::Server>()) {
   Routes();
 }
 
@@ -153,6 +157,7 @@ HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Routes() {
   const SyncService* svc = service_;
+  LoginRateLimiter* limiter = &login_limiter_;
   httplib::Server& http = *http_;
   http.set_payload_max_length(static_cast<size_t>(svc->limits().max_request_bytes));
 
@@ -216,8 +221,8 @@ void HttpServer::Routes() {
          sync::EncodeLimitsResponse(sync::LimitsResponse{svc->limits(), svc->NowMs()}));
   });
 
-  http.Post("/v1/login", [svc](const httplib::Request& req, httplib::Response& res,
-                               const httplib::ContentReader& reader) {
+  http.Post("/v1/login", [svc, limiter](const httplib::Request& req, httplib::Response& res,
+                                        const httplib::ContentReader& reader) {
     std::string body;
     if (!ReadBody(svc, req, res, reader, &body)) return;
     Result<sync::LoginRequest> login = sync::DecodeLoginRequest(body, RequestDecodeLimits(svc));
@@ -225,7 +230,22 @@ void HttpServer::Routes() {
       SendError(svc, req, res, 400, sync::kErrorMalformed, login.status().message());
       return;
     }
+    // Checked before Login, for known and unknown users alike, so a refused guess costs no scrypt
+    // and the answer does not tell which users exist (rate_limiter.h).
+    const LoginRateLimiter::Ticket ticket = limiter->Begin(login->user, req.remote_addr);
+    if (!ticket.allowed) {
+      SendError(svc, req, res, 429, sync::kErrorRateLimited,
+                "登录尝试过多，请稍后再试 (too many failed logins; retry after " +
+                    std::to_string(ticket.retry_after_s) + " s)",
+                ticket.retry_after_s);
+      return;
+    }
     ApiResult<sync::LoginResponse> out = svc->Login(*login);
+    using Outcome = LoginRateLimiter::Outcome;
+    const Outcome outcome = out.ok()                         ? Outcome::kSucceeded
+                            : out.error().http_status == 401 ? Outcome::kWrongCredentials
+                                                             : Outcome::kNotCounted;
+    limiter->Finish(login->user, req.remote_addr, ticket, outcome);
     if (!out.ok()) {
       SendApiError(svc, req, res, out.error());
       return;

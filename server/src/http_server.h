@@ -9,7 +9,10 @@
 //
 // Every response body is JSON with "time_ms"; every error is {"code","message","time_ms"}.
 // Handlers keep no state between requests (it is all in the Backend), so any number of server
-// processes can serve one database.
+// processes can serve one database. The one exception is the login rate limiter
+// (rate_limiter.h): failed logins are counted in this process's memory, per user name and per
+// client address, and a login over the limit gets 429 rate_limited with Retry-After before any
+// scrypt runs (protocol §9.1). Each process counts on its own.
 //
 // Thread safety: Start/Stop from one thread; handlers run on cpp-httplib's worker threads.
 #pragma once
@@ -18,7 +21,9 @@
 #include <string>
 #include <thread>
 
+#include "fieldsync/clock.h"
 #include "fieldsync/status.h"
+#include "rate_limiter.h"
 #include "sync_service.h"
 
 namespace httplib {
@@ -27,10 +32,16 @@ class Server;
 
 namespace fieldsync::server {
 
+struct HttpServerOptions {
+  LoginRateLimits login_limits;
+  // Times the login rate limiter (monotonic); must outlive the server. nullptr: Clock::System().
+  Clock* clock = nullptr;
+};
+
 class HttpServer {
  public:
   // `service` must outlive the server.
-  explicit HttpServer(const SyncService* service);
+  explicit HttpServer(const SyncService* service, HttpServerOptions options = {});
   ~HttpServer();  // stops the server if it runs
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -48,6 +59,7 @@ class HttpServer {
   void Routes();
 
   const SyncService* service_;
+  LoginRateLimiter login_limiter_;
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;
 };
