@@ -114,7 +114,9 @@ TEST_CASE("tamper, swap, foreign page and wrong passphrase each give their own e
   {
     const std::string path = dir.File("flip.db");
     MakeDatabase(path, TestKey());
-    WriteAt(path, PageOffset(2) + 10, std::string(1, '\x5a'));
+    std::string byte = ReadAt(path, PageOffset(2) + 10, 1);
+    byte[0] = static_cast<char>(byte[0] ^ 0x5a);  // flip, so the byte always changes
+    WriteAt(path, PageOffset(2) + 10, byte);
     record(ReadEverything(path, TestKey()));
   }
   {
@@ -157,7 +159,9 @@ TEST_CASE("a damaged key slot is corruption, not a wrong key") {
   TempDir dir;
   const std::string path = dir.File("rep.db");
   MakeDatabase(path, TestKey());
-  WriteAt(path, 1024 + 90, std::string(1, '\x01'));  // inside the wrapped key of slot A
+  std::string byte = ReadAt(path, 1024 + 90, 1);  // inside the wrapped key of slot A
+  byte[0] = static_cast<char>(byte[0] ^ 0x01);    // flip, so the byte always changes
+  WriteAt(path, 1024 + 90, byte);
   auto store = Store::Open(path, TestKey());
   REQUIRE_FALSE(store.ok());
   CHECK(store.status().code() == StatusCode::kCorruption);

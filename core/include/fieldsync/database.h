@@ -21,7 +21,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -142,10 +144,76 @@ class Database {
   // Internal access for the sync layer and tools.
   Store& writer_store();
 
+  // ---- for the sync layer (sync/src/replicator.cc) only; apps never call these ------------
+  class SyncTransaction;
+  // Runs `body` in one IMMEDIATE write transaction under the write lock: everything it does
+  // through the SyncTransaction (and the HLC it observed) commits together, or nothing does if
+  // it returns an error. `body` must not call other Database methods (the lock is held).
+  Status RunSyncTransaction(const std::function<Status(SyncTransaction&)>& body);
+
  private:
   struct Impl;
   explicit Database(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+};
+
+// An outbox row as the sync layer reads it (core/src/model/tables.h, fs_outbox).
+struct OutboxRow {
+  int64_t seq = 0;
+  std::string change_id;
+  std::string collection;
+  std::string record_id;
+  bool is_delete = false;
+  std::string fields_json;  // {"field": {"v": value, "hlc": n}}; the pusher may add "b"
+  std::string node;
+  int schema_version = 1;
+  bool inflight = false;
+};
+
+// The sync layer's view of the database inside RunSyncTransaction(); valid only during `body`.
+// Nothing written here creates outbox entries: these are the server's changes, not the user's.
+class Database::SyncTransaction {
+ public:
+  // Outbox rows (pending and inflight) with seq > after_seq, in seq order, at most `limit`.
+  Result<std::vector<OutboxRow>> ReadOutbox(int64_t after_seq, int64_t limit);
+  // Every outbox row (pending and inflight) of one record, in seq order.
+  Result<std::vector<OutboxRow>> OutboxRowsOf(const std::string& collection,
+                                              const std::string& record_id);
+  // Freezes a row for sending: it becomes inflight with `fields_json` (the pusher records the
+  // review bases it computed, so a retry sends the same bytes) and never absorbs later edits.
+  Status MarkInflight(int64_t seq, const std::string& fields_json);
+  // The server has the row: removes it from the outbox.
+  Status Acknowledge(int64_t seq);
+  // The server refused the row: moves it to fs_dead_letters with `reason`.
+  Status DeadLetter(int64_t seq, const std::string& reason);
+
+  // The per-record merge state (sync::RecordState as JSON), or nullopt if none is stored.
+  Result<std::optional<std::string>> ReadSyncState(const std::string& collection,
+                                                   const std::string& record_id);
+  Status WriteSyncState(const std::string& collection, const std::string& record_id,
+                        const std::string& state_json);
+  // Writes the record as merged from remote changes (data without "id", versions
+  // {"field": [hlc, "node"]}), keeping the search index in step, through the same path as local
+  // writes.
+  Status ApplyRemoteRecord(const std::string& collection, const std::string& record_id,
+                           const std::string& data_json, const std::string& versions_json,
+                           bool deleted, Hlc updated);
+  // Drops a record that left the user's scope: no tombstone, no outbox entry; its merge state
+  // goes too, and unsent outbox rows stay.
+  Status DropRecord(const std::string& collection, const std::string& record_id);
+
+  // The pull cursor (empty: none) and the server clock skew estimate (fs_meta).
+  Result<std::string> ReadCursor();
+  Status WriteCursor(const std::string& cursor);
+  // Persists the estimate and passes it to the HLC (HybridClock::SetSkewEstimate).
+  Status SetSkewEstimate(int64_t skew_ms);
+  // Merges a remote HLC into the clock (HybridClock::Observe); persisted at commit.
+  Status ObserveHlc(Hlc remote);
+
+ private:
+  friend class Database;
+  explicit SyncTransaction(Impl* impl) : impl_(impl) {}
+  Impl* impl_;
 };
 
 }  // namespace fieldsync

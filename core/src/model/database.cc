@@ -31,6 +31,9 @@ using nlohmann::json;
 constexpr size_t kMaxIdleReaders = 4;
 constexpr int kConnectionCacheKib = 16 * 1024;
 constexpr char kDeletedKey[] = "_deleted";
+// fs_meta keys owned by the sync layer.
+constexpr char kCursorKey[] = "sync_cursor";
+constexpr char kSkewKey[] = "sync_skew_ms";
 
 std::string NewUuid() {
   uint8_t b[16];
@@ -127,6 +130,8 @@ struct Database::Impl {
 
   Result<ValidEdit> Validate(const Edit& edit) const;
   Status WriteLocked(const ValidEdit& edit, Hlc hlc);
+  Status StoreRecordLocked(const CollectionDef& c, const std::string& id, const json& data,
+                           const json& versions, bool deleted, Hlc updated, bool reindex);
   Result<std::vector<std::string>> ApplyValid(std::vector<ValidEdit> edits);
   Status Initialize(bool created);
   Result<json> ReadMeta(const char* key);
@@ -240,6 +245,11 @@ Status Database::Impl::Initialize(bool created) {
     if (!stored_hlc.ok()) return stored_hlc.status();
     hlc = std::make_unique<HybridClock>(
         clock, Hlc(stored_hlc->is_number() ? stored_hlc->get<uint64_t>() : 0), options.hlc);
+    // The skew the sync layer last measured against the server (protocol §8) holds until the
+    // next sync measures it again: a restart must not fall back to the raw device clock.
+    Result<json> stored_skew = ReadMeta(kSkewKey);
+    if (!stored_skew.ok()) return stored_skew.status();
+    if (stored_skew->is_number_integer()) hlc->SetSkewEstimate(stored_skew->get<int64_t>());
     Result<json> stored_version = ReadMeta("schema_version");
     if (!stored_version.ok()) return stored_version.status();
     const int version = stored_version->is_number() ? stored_version->get<int>() : 0;
@@ -367,6 +377,20 @@ Status Database::Impl::WriteLocked(const ValidEdit& edit, Hlc stamp) {
       change.fields[kDeletedKey] = {{"v", true}, {"hlc", stamp.packed()}};
       break;
   }
+  FIELDSYNC_RETURN_IF_ERROR(model::AppendChange(*sql, change));
+  // An update that leaves every searchable field alone leaves the index as it is: folding and
+  // comparing the record's names, phones and emails would cost more than the rest of the edit.
+  const bool reindex =
+      edit.kind != Edit::Kind::kUpdate || TouchesSearchableField(*edit.collection, edit.values);
+  return StoreRecordLocked(*edit.collection, edit.id, data, versions, deleted, stamp, reindex);
+}
+
+// The one path by which a record reaches fs_records and the search index: local edits
+// (WriteLocked) and merged remote changes (SyncTransaction::ApplyRemoteRecord).
+Status Database::Impl::StoreRecordLocked(const CollectionDef& c, const std::string& id,
+                                         const json& data, const json& versions, bool deleted,
+                                         Hlc updated, bool reindex) {
+  sqlite3* db = sql->db();
   Result<sqlite3_stmt*> upsert = sql->Get(
       "INSERT INTO fs_records(collection, id, data, versions, deleted, updated_hlc, "
       "schema_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
@@ -376,25 +400,20 @@ Status Database::Impl::WriteLocked(const ValidEdit& edit, Hlc stamp) {
   if (!upsert.ok()) return upsert.status();
   {
     model::Stmt s(*upsert);
-    s.Bind(1, collection)
-        .Bind(2, edit.id)
+    s.Bind(1, c.name)
+        .Bind(2, id)
         .Bind(3, data.dump())
         .Bind(4, versions.dump())
         .Bind(5, int64_t{deleted ? 1 : 0})
-        .Bind(6, static_cast<int64_t>(stamp.packed()))
+        .Bind(6, static_cast<int64_t>(updated.packed()))
         .Bind(7, int64_t{schema.version()});
     int rc = s.Step();
     if (rc != SQLITE_DONE) return model::SqliteStatus(db, rc, "write record");
   }
-  FIELDSYNC_RETURN_IF_ERROR(model::AppendChange(*sql, change));
-  if (!HasSearchableFields(*edit.collection)) return Status::OK();
-  if (deleted) return search::RemoveRecord(db, collection, edit.id);
-  // An update that leaves every searchable field alone leaves the index as it is: folding and
-  // comparing the record's names, phones and emails would cost more than the rest of the edit.
-  if (edit.kind == Edit::Kind::kUpdate && !TouchesSearchableField(*edit.collection, edit.values)) {
-    return Status::OK();
-  }
-  return search::IndexRecord(db, collection, edit.id, SearchEntries(*edit.collection, data));
+  if (!HasSearchableFields(c)) return Status::OK();
+  if (deleted) return search::RemoveRecord(db, c.name, id);
+  if (!reindex) return Status::OK();
+  return search::IndexRecord(db, c.name, id, SearchEntries(c, data));
 }
 
 Result<std::vector<std::string>> Database::Impl::ApplyValid(std::vector<ValidEdit> edits) {
@@ -672,5 +691,186 @@ Status Database::RotateDataKey(bool force) {
       static_cast<sqlite3*>(impl_->writer->native_handle()));
   return s;
 }
+
+// ---- for the sync layer ---------------------------------------------------------------------
+
+Status Database::RunSyncTransaction(const std::function<Status(SyncTransaction&)>& body) {
+  std::lock_guard<std::mutex> lock(impl_->write_mu);
+  FIELDSYNC_RETURN_IF_ERROR(impl_->sql->Exec("BEGIN IMMEDIATE"));
+  SyncTransaction txn(impl_.get());
+  Status s = body(txn);
+  // Observed remote HLCs are persisted with the data that carried them, so a restart never
+  // issues a timestamp below a version already stored.
+  if (s.ok()) s = impl_->WriteMeta("hlc", std::to_string(impl_->hlc->last().packed()));
+  if (s.ok()) s = impl_->sql->Exec("COMMIT");
+  if (!s.ok()) {
+    (void)impl_->sql->Exec("ROLLBACK");
+    return s;
+  }
+  return Status::OK();
+}
+
+namespace {
+
+Result<std::vector<OutboxRow>> ReadOutboxRows(model::StatementCache& sql, model::Stmt& s) {
+  std::vector<OutboxRow> rows;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    OutboxRow r;
+    r.seq = s.Int(0);
+    r.change_id = s.Text(1);
+    r.collection = s.Text(2);
+    r.record_id = s.Text(3);
+    r.is_delete = s.Text(4) == "delete";
+    r.fields_json = s.Text(5);
+    r.node = s.Text(6);
+    r.schema_version = static_cast<int>(s.Int(7));
+    r.inflight = s.Text(8) == "inflight";
+    rows.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) return model::SqliteStatus(sql.db(), rc, "read outbox");
+  return rows;
+}
+
+Status StepDone(model::StatementCache& sql, model::Stmt& s, const char* what) {
+  int rc = s.Step();
+  return rc == SQLITE_DONE ? Status::OK() : model::SqliteStatus(sql.db(), rc, what);
+}
+
+}  // namespace
+
+Result<std::vector<OutboxRow>> Database::SyncTransaction::ReadOutbox(int64_t after_seq,
+                                                                     int64_t limit) {
+  Result<sqlite3_stmt*> q = impl_->sql->Get(
+      "SELECT seq, change_id, collection, record_id, op, fields, node, schema_version, state "
+      "FROM fs_outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+  if (!q.ok()) return q.status();
+  model::Stmt s(*q);
+  s.Bind(1, after_seq).Bind(2, limit);
+  return ReadOutboxRows(*impl_->sql, s);
+}
+
+Result<std::vector<OutboxRow>> Database::SyncTransaction::OutboxRowsOf(
+    const std::string& collection, const std::string& record_id) {
+  Result<sqlite3_stmt*> q = impl_->sql->Get(
+      "SELECT seq, change_id, collection, record_id, op, fields, node, schema_version, state "
+      "FROM fs_outbox WHERE collection = ?1 AND record_id = ?2 ORDER BY seq");
+  if (!q.ok()) return q.status();
+  model::Stmt s(*q);
+  s.Bind(1, collection).Bind(2, record_id);
+  return ReadOutboxRows(*impl_->sql, s);
+}
+
+Status Database::SyncTransaction::MarkInflight(int64_t seq, const std::string& fields_json) {
+  Result<sqlite3_stmt*> q =
+      impl_->sql->Get("UPDATE fs_outbox SET state = 'inflight', fields = ?2 WHERE seq = ?1");
+  if (!q.ok()) return q.status();
+  model::Stmt s(*q);
+  s.Bind(1, seq).Bind(2, fields_json);
+  return StepDone(*impl_->sql, s, "mark inflight");
+}
+
+Status Database::SyncTransaction::Acknowledge(int64_t seq) {
+  Result<sqlite3_stmt*> q = impl_->sql->Get("DELETE FROM fs_outbox WHERE seq = ?1");
+  if (!q.ok()) return q.status();
+  model::Stmt s(*q);
+  s.Bind(1, seq);
+  return StepDone(*impl_->sql, s, "acknowledge");
+}
+
+Status Database::SyncTransaction::DeadLetter(int64_t seq, const std::string& reason) {
+  Result<sqlite3_stmt*> q = impl_->sql->Get(
+      "INSERT OR REPLACE INTO fs_dead_letters(seq, change_id, collection, record_id, op, fields, "
+      "reason, failed_ms) SELECT seq, change_id, collection, record_id, op, fields, ?2, ?3 "
+      "FROM fs_outbox WHERE seq = ?1");
+  if (!q.ok()) return q.status();
+  {
+    model::Stmt s(*q);
+    s.Bind(1, seq).Bind(2, reason).Bind(3, impl_->NowMs());
+    FIELDSYNC_RETURN_IF_ERROR(StepDone(*impl_->sql, s, "dead letter"));
+  }
+  return Acknowledge(seq);
+}
+
+Result<std::optional<std::string>> Database::SyncTransaction::ReadSyncState(
+    const std::string& collection, const std::string& record_id) {
+  Result<sqlite3_stmt*> q =
+      impl_->sql->Get("SELECT state FROM fs_sync_state WHERE collection = ?1 AND id = ?2");
+  if (!q.ok()) return q.status();
+  model::Stmt s(*q);
+  s.Bind(1, collection).Bind(2, record_id);
+  int rc = s.Step();
+  if (rc == SQLITE_DONE) return std::optional<std::string>();
+  if (rc != SQLITE_ROW) return model::SqliteStatus(impl_->sql->db(), rc, "read sync state");
+  return std::optional<std::string>(s.Text(0));
+}
+
+Status Database::SyncTransaction::WriteSyncState(const std::string& collection,
+                                                 const std::string& record_id,
+                                                 const std::string& state_json) {
+  Result<sqlite3_stmt*> q = impl_->sql->Get(
+      "INSERT INTO fs_sync_state(collection, id, state) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT(collection, id) DO UPDATE SET state = excluded.state");
+  if (!q.ok()) return q.status();
+  model::Stmt s(*q);
+  s.Bind(1, collection).Bind(2, record_id).Bind(3, state_json);
+  return StepDone(*impl_->sql, s, "write sync state");
+}
+
+Status Database::SyncTransaction::ApplyRemoteRecord(const std::string& collection,
+                                                    const std::string& record_id,
+                                                    const std::string& data_json,
+                                                    const std::string& versions_json, bool deleted,
+                                                    Hlc updated) {
+  const CollectionDef* c = impl_->schema.Collection(collection);
+  if (c == nullptr) return Status::InvalidArgument("unknown collection '" + collection + "'");
+  if (!IsValidRecordId(record_id)) return Status::InvalidArgument("invalid record id");
+  json data = json::parse(data_json, nullptr, /*allow_exceptions=*/false);
+  json versions = json::parse(versions_json, nullptr, /*allow_exceptions=*/false);
+  if (!data.is_object() || !versions.is_object()) {
+    return Status::InvalidArgument("remote record: data and versions must be JSON objects");
+  }
+  return impl_->StoreRecordLocked(*c, record_id, data, versions, deleted, updated,
+                                  /*reindex=*/true);
+}
+
+Status Database::SyncTransaction::DropRecord(const std::string& collection,
+                                             const std::string& record_id) {
+  model::StatementCache& sql = *impl_->sql;
+  Result<sqlite3_stmt*> q = sql.Get("DELETE FROM fs_records WHERE collection = ?1 AND id = ?2");
+  if (!q.ok()) return q.status();
+  {
+    model::Stmt s(*q);
+    s.Bind(1, collection).Bind(2, record_id);
+    FIELDSYNC_RETURN_IF_ERROR(StepDone(sql, s, "drop record"));
+  }
+  Result<sqlite3_stmt*> st = sql.Get("DELETE FROM fs_sync_state WHERE collection = ?1 AND id = ?2");
+  if (!st.ok()) return st.status();
+  {
+    model::Stmt s(*st);
+    s.Bind(1, collection).Bind(2, record_id);
+    FIELDSYNC_RETURN_IF_ERROR(StepDone(sql, s, "drop sync state"));
+  }
+  const CollectionDef* c = impl_->schema.Collection(collection);
+  if (c == nullptr || !HasSearchableFields(*c)) return Status::OK();
+  return search::RemoveRecord(sql.db(), collection, record_id);
+}
+
+Result<std::string> Database::SyncTransaction::ReadCursor() {
+  Result<json> v = impl_->ReadMeta(kCursorKey);
+  if (!v.ok()) return v.status();
+  return v->is_string() ? v->get<std::string>() : std::string();
+}
+
+Status Database::SyncTransaction::WriteCursor(const std::string& cursor) {
+  return impl_->WriteMeta(kCursorKey, json(cursor).dump());
+}
+
+Status Database::SyncTransaction::SetSkewEstimate(int64_t skew_ms) {
+  impl_->hlc->SetSkewEstimate(skew_ms);
+  return impl_->WriteMeta(kSkewKey, std::to_string(skew_ms));
+}
+
+Status Database::SyncTransaction::ObserveHlc(Hlc remote) { return impl_->hlc->Observe(remote); }
 
 }  // namespace fieldsync

@@ -9,6 +9,10 @@
 // with an idempotency id (change_id). `fields` is {"field": {"v": value, "hlc": n}}, or {} for
 // a delete. A 'pending' row may absorb later edits of the same record (coalescing); a row being
 // sent ('inflight') is never changed.
+//
+// fs_sync_state holds the sync layer's merge state per record (sync::RecordState as JSON, see
+// sync/merge.h): every change the server has accepted or sent for the record. The record in
+// fs_records is materialized from it plus the record's unsent outbox rows.
 #pragma once
 
 namespace fieldsync::model {
@@ -52,6 +56,12 @@ CREATE TABLE IF NOT EXISTS fs_dead_letters(
   reason TEXT NOT NULL,
   failed_ms INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS fs_sync_state(
+  collection TEXT NOT NULL,
+  id TEXT NOT NULL,
+  state TEXT NOT NULL,
+  PRIMARY KEY(collection, id)
+) WITHOUT ROWID;
 )sql";
 
 }  // namespace fieldsync::model

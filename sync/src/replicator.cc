@@ -1,0 +1,454 @@
+// sync/src/replicator.cc: one sync round (push, then pull) of protocol v1; see
+// fieldsync/sync/replicator.h.
+//
+// The invariant every step keeps: a record's merge state (fs_sync_state) holds exactly the changes
+// the server has accepted or sent for it, and the record in fs_records is that state plus the
+// record's unsent outbox rows, merged on top ("effective state"). So a refused change disappears
+// from the record when it goes to the dead letters, a pulled change never hides a local edit not
+// yet sent, and a change pulled again (a re-sent feed entry) merges to nothing.
+#include "fieldsync/sync/replicator.h"
+
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <utility>
+#include <vector>
+
+#include "fieldsync/log.h"
+#include "fieldsync/sync/merge.h"
+
+namespace fieldsync::sync {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kDeletedField[] = "_deleted";  // the outbox's field for a delete's version
+// Samples with a longer round trip bound the skew too loosely to use (protocol §8).
+constexpr int64_t kMaxSkewRoundTripMs = 5000;
+
+int64_t DeviceNowMs() { return Clock::System()->WallMicros() / 1000; }
+
+// The outbox row's fields, parsed; Corruption if the core wrote something else.
+Result<json> ParseFields(const OutboxRow& row) {
+  json fields = json::parse(row.fields_json, nullptr, /*allow_exceptions=*/false);
+  if (!fields.is_object()) {
+    return Status::Corruption("outbox row " + std::to_string(row.seq) + ": fields not an object");
+  }
+  return fields;
+}
+
+// Protocol §5.3: one Change per distinct HLC of the row, ascending; ids <change_id> (one HLC) or
+// <change_id>:<k>. Review bases come from the row's "b" (recorded when it was frozen).
+Result<std::vector<Change>> SplitRow(const OutboxRow& row) {
+  Result<json> fields = ParseFields(row);
+  if (!fields.ok()) return fields.status();
+  std::map<uint64_t, std::map<std::string, FieldWrite>> by_hlc;
+  for (const auto& [name, write] : fields->items()) {
+    if (!write.is_object() || !write.contains("hlc") || !write["hlc"].is_number_unsigned()) {
+      return Status::Corruption("outbox row " + std::to_string(row.seq) + ": field " + name +
+                                " has no hlc");
+    }
+    std::map<std::string, FieldWrite>& at = by_hlc[write["hlc"].get<uint64_t>()];
+    if (row.is_delete) continue;  // a delete's only "field" carries its version
+    FieldWrite fw;
+    fw.value = write.value("v", json());
+    if (write.contains("b")) {
+      for (const json& v : write["b"]) fw.base.push_back({Hlc(v[0].get<uint64_t>()), v[1]});
+    }
+    at[name] = std::move(fw);
+  }
+  if (by_hlc.empty()) {
+    return Status::Corruption("outbox row " + std::to_string(row.seq) + ": no fields");
+  }
+  std::vector<Change> out;
+  size_t k = 0;
+  for (auto& [hlc, writes] : by_hlc) {
+    Change c;
+    c.change_id = by_hlc.size() == 1 ? row.change_id : row.change_id + ":" + std::to_string(k);
+    c.collection = row.collection;
+    c.record_id = row.record_id;
+    c.op = row.is_delete ? Change::Op::kDelete : Change::Op::kUpsert;
+    c.version = Version{Hlc(hlc), row.node};
+    c.fields = std::move(writes);
+    c.schema_version = row.schema_version;
+    out.push_back(std::move(c));
+    ++k;
+  }
+  return out;
+}
+
+using RecordKey = std::pair<std::string, std::string>;  // collection, record id
+
+Result<RecordState> LoadState(Database::SyncTransaction& txn, const RecordKey& key) {
+  Result<std::optional<std::string>> stored = txn.ReadSyncState(key.first, key.second);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) return RecordState();
+  json j = json::parse(**stored, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Status::Corruption("merge state of " + key.first + "/" + key.second);
+  return RecordStateFromJson(j);
+}
+
+// A local change merged for display or for computing bases. A change the rules refuse (the
+// server will refuse it too) is left out: the record then shows what the server will keep.
+void MergeLocal(const CollectionDef& def, const Change& change, const std::string& author,
+                RecordState* state) {
+  Change c = change;
+  c.author = author;
+  (void)Merge(def, c, state);
+}
+
+// Freezes a pending row: every review field gets as base the heads of the record as the user saw
+// it (merge state plus the earlier unsent rows). Returns the row as frozen.
+Result<OutboxRow> Freeze(Database::SyncTransaction& txn, const CollectionDef& def, OutboxRow row,
+                         const std::string& author) {
+  Result<json> fields = ParseFields(row);
+  if (!fields.ok()) return fields.status();
+  if (!row.is_delete) {
+    Result<RecordState> state = LoadState(txn, {row.collection, row.record_id});
+    if (!state.ok()) return state.status();
+    Result<std::vector<OutboxRow>> earlier = txn.OutboxRowsOf(row.collection, row.record_id);
+    if (!earlier.ok()) return earlier.status();
+    for (const OutboxRow& e : *earlier) {
+      if (e.seq >= row.seq) break;
+      Result<std::vector<Change>> pieces = SplitRow(e);
+      if (!pieces.ok()) return pieces.status();
+      for (const Change& c : *pieces) MergeLocal(def, c, author, &*state);
+    }
+    for (auto& [name, write] : fields->items()) {
+      const FieldDef* f = def.Field(name);
+      if (f == nullptr || f->merge != MergeRule::kReview) continue;
+      json base = json::array();
+      auto it = state->reviews.find(name);
+      if (it != state->reviews.end()) {
+        for (const RegisterValue& head : it->second.Heads()) {
+          base.push_back(json::array({head.version.hlc.packed(), head.version.node}));
+        }
+      }
+      write["b"] = std::move(base);
+    }
+  }
+  row.fields_json = fields->dump();
+  row.inflight = true;
+  FIELDSYNC_RETURN_IF_ERROR(txn.MarkInflight(row.seq, row.fields_json));
+  return row;
+}
+
+// Writes the record as the user should see it: `state` plus its unsent outbox rows.
+Status Refresh(Database::SyncTransaction& txn, const CollectionDef& def, const RecordKey& key,
+               RecordState state, const std::string& author) {
+  Result<std::vector<OutboxRow>> rows = txn.OutboxRowsOf(key.first, key.second);
+  if (!rows.ok()) return rows.status();
+  for (const OutboxRow& row : *rows) {
+    Result<std::vector<Change>> pieces = SplitRow(row);
+    if (!pieces.ok()) return pieces.status();
+    for (const Change& c : *pieces) MergeLocal(def, c, author, &state);
+  }
+  json versions = json::object();
+  Version newest;
+  auto note = [&](const std::string& field, const Version& v) {
+    versions[field] = json::array({v.hlc.packed(), v.node});
+    if (newest < v) newest = v;
+  };
+  for (const auto& [name, reg] : state.registers) note(name, reg.version);
+  for (const auto& [name, review] : state.reviews) {
+    std::vector<RegisterValue> heads = review.Heads();
+    if (!heads.empty()) note(name, heads.front().version);
+  }
+  for (const auto& [name, set] : state.sets) {
+    std::optional<Version> top;
+    for (const auto& [element, tags] : set.adds) {
+      if (!tags.empty() && (!top || *top < *tags.rbegin())) top = *tags.rbegin();
+    }
+    if (top) note(name, *top);
+  }
+  if (state.deleted) note(kDeletedField, *state.deleted);
+  std::optional<json> data = Materialize(def, state);
+  return txn.ApplyRemoteRecord(key.first, key.second, data ? data->dump() : "{}", versions.dump(),
+                               !data.has_value(), newest.hlc);
+}
+
+Status ErrorStatus(const HttpResponse& response, const std::string& what) {
+  Result<ErrorBody> body = DecodeErrorBody(response.body);
+  const std::string code = body.ok() ? body->code : std::string("?");
+  const std::string message = what + ": HTTP " + std::to_string(response.status) + " " + code +
+                              (body.ok() ? ": " + body->message : std::string());
+  if (response.status == 429 || response.status >= 500) return Status::Unavailable(message);
+  if (response.status == 401 || response.status == 403 || response.status == 409) {
+    return Status::FailedPrecondition(message);
+  }
+  return Status::Internal(message);  // any other 4xx is a bug on one side (protocol §4)
+}
+
+}  // namespace
+
+// State of one round.
+struct Replicator::Round {
+  SyncProgress progress;
+  bool relogged = false;   // one re-login per round: a second 401 means the password is wrong
+  int64_t t0 = 0, t1 = 0;  // device clock around the last exchange
+  int64_t best_round_trip_ms = std::numeric_limits<int64_t>::max();
+  std::optional<int64_t> skew_ms;
+
+  void NoteServerTime(int64_t server_ms) {
+    const int64_t rtt = t1 - t0;
+    if (server_ms <= 0 || rtt < 0 || rtt > kMaxSkewRoundTripMs || rtt >= best_round_trip_ms) {
+      return;
+    }
+    best_round_trip_ms = rtt;
+    skew_ms = (t0 + t1) / 2 - server_ms;
+  }
+};
+
+Replicator::Replicator(Database* db, HttpClient* http, ReplicatorOptions options)
+    : db_(db), http_(http), options_(std::move(options)) {}
+
+Status Replicator::SyncOnce(SyncProgress* progress) {
+  std::lock_guard<std::mutex> lock(round_mu_);
+  Round round;
+  Status s = token_.empty() ? Login(round) : Status::OK();
+  if (s.ok()) s = Push(round);
+  if (s.ok()) s = Pull(round);
+  if (round.skew_ms) {
+    const int64_t skew = *round.skew_ms;
+    Status t = db_->RunSyncTransaction(
+        [&](Database::SyncTransaction& txn) { return txn.SetSkewEstimate(skew); });
+    if (s.ok()) s = t;
+  }
+  if (progress != nullptr) *progress = round.progress;
+  return s;
+}
+
+Result<HttpResponse> Replicator::Call(Round& round, const std::string& method,
+                                      const std::string& path, const std::string& body,
+                                      bool authenticated) {
+  std::string base = options_.server_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  for (;;) {
+    HttpRequest request;
+    request.method = method;
+    request.url = base + path;
+    request.timeout_ms = options_.request_timeout_ms;
+    request.max_response_bytes = limits_.max_response_bytes + (64u << 10);  // envelope slack
+    if (authenticated) request.headers.Add("Authorization", "Bearer " + token_);
+    if (!body.empty()) {
+      request.headers.Add("Content-Type", kJsonContentType);
+      request.body = body;
+      if (body.size() >= kGzipMinBytes) {
+        Result<std::string> gz = Gzip(body);
+        if (gz.ok()) {
+          request.body = std::move(*gz);
+          request.headers.Add("Content-Encoding", "gzip");
+        }
+      }
+    }
+    round.t0 = DeviceNowMs();
+    Result<HttpResponse> response = http_->Send(request);
+    round.t1 = DeviceNowMs();
+    if (!response.ok()) return response.status();
+    round.progress.bytes_sent += static_cast<int64_t>(response->bytes_sent);
+    round.progress.bytes_received += static_cast<int64_t>(response->bytes_received);
+    if (response->status == 401 && authenticated && !round.relogged) {
+      // An expired or revoked token: log in again and repeat the request (protocol §3.3).
+      round.relogged = true;
+      token_.clear();
+      FIELDSYNC_RETURN_IF_ERROR(Login(round));
+      continue;
+    }
+    if (response->status != 200) {
+      Result<ErrorBody> error = DecodeErrorBody(response->body);
+      if (error.ok()) round.NoteServerTime(error->server_time_ms);
+    }
+    return response;
+  }
+}
+
+Status Replicator::Login(Round& round) {
+  LoginRequest request{options_.user, options_.password,
+                       DeviceInfo{options_.device_name, options_.device_platform, db_->node_id()}};
+  Result<HttpResponse> response =
+      Call(round, "POST", "/v1/login", EncodeLoginRequest(request), /*authenticated=*/false);
+  if (!response.ok()) return response.status();
+  if (response->status != 200) return ErrorStatus(*response, "login");
+  Result<LoginResponse> login = DecodeLoginResponse(response->body);
+  if (!login.ok()) return Status::Internal("login response: " + login.status().message());
+  round.NoteServerTime(login->server_time_ms);
+  token_ = login->token;
+  user_ = login->user;
+  limits_ = login->limits;
+  if (limits_.max_batch_changes == 0) limits_.max_batch_changes = 1;
+  return Status::OK();
+}
+
+Status Replicator::Push(Round& round) {
+  // One row's place in the batch: the row and its changes' positions in the request.
+  struct Planned {
+    OutboxRow row;
+    size_t first = 0;
+    size_t count = 0;
+  };
+  int64_t after_seq = 0;
+  for (;;) {
+    std::vector<Planned> plan;
+    PushRequest request;
+    request.node = db_->node_id();
+    request.schema_version = db_->schema().version();
+    Status frozen = db_->RunSyncTransaction([&](Database::SyncTransaction& txn) -> Status {
+      Result<std::vector<OutboxRow>> rows = txn.ReadOutbox(after_seq, limits_.max_batch_changes);
+      if (!rows.ok()) return rows.status();
+      for (OutboxRow& row : *rows) {
+        const CollectionDef* def = db_->schema().Collection(row.collection);
+        if (def == nullptr)
+          return Status::Corruption("outbox: unknown collection " + row.collection);
+        if (!row.inflight) {
+          Result<OutboxRow> f = Freeze(txn, *def, std::move(row), user_.id);
+          if (!f.ok()) return f.status();
+          row = std::move(*f);
+        }
+        Result<std::vector<Change>> pieces = SplitRow(row);
+        if (!pieces.ok()) return pieces.status();
+        if (!plan.empty() && request.changes.size() + pieces->size() > limits_.max_batch_changes) {
+          break;  // the next batch takes it; it stays frozen, as sent rows must
+        }
+        plan.push_back({row, request.changes.size(), pieces->size()});
+        for (Change& c : *pieces) request.changes.push_back(std::move(c));
+      }
+      return Status::OK();
+    });
+    FIELDSYNC_RETURN_IF_ERROR(frozen);
+    if (plan.empty()) return Status::OK();
+    after_seq = plan.back().row.seq;
+
+    Result<HttpResponse> response =
+        Call(round, "POST", "/v1/push", EncodePushRequest(request), /*authenticated=*/true);
+    if (!response.ok()) return response.status();
+    if (response->status == 409) {
+      // schema_too_new: keep the outbox for a round after the server's upgrade; pulls go on.
+      Log(LogLevel::kWarning, "replicator", "push deferred: the server's schema is older");
+      return Status::OK();
+    }
+    if (response->status != 200) return ErrorStatus(*response, "push");
+    Result<PushResponse> pushed = DecodePushResponse(response->body);
+    if (!pushed.ok()) return Status::Internal("push response: " + pushed.status().message());
+    round.NoteServerTime(pushed->server_time_ms);
+    if (pushed->results.size() != request.changes.size()) {
+      return Status::Internal("push response: " + std::to_string(pushed->results.size()) +
+                              " results for " + std::to_string(request.changes.size()) +
+                              " changes");
+    }
+    for (size_t k = 0; k < request.changes.size(); ++k) {
+      if (pushed->results[k].change_id != request.changes[k].change_id) {
+        return Status::Internal("push response: result " + std::to_string(k) + " names " +
+                                pushed->results[k].change_id);
+      }
+    }
+
+    Status acked = db_->RunSyncTransaction([&](Database::SyncTransaction& txn) -> Status {
+      for (const Planned& p : plan) {
+        const CollectionDef* def = db_->schema().Collection(p.row.collection);
+        const RecordKey key{p.row.collection, p.row.record_id};
+        Result<RecordState> state = LoadState(txn, key);
+        if (!state.ok()) return state.status();
+        std::string refusals;
+        for (size_t k = p.first; k < p.first + p.count; ++k) {
+          const PushResult& r = pushed->results[k];
+          if (r.status == PushStatus::kRefused) {
+            if (!refusals.empty()) refusals += "; ";
+            refusals += r.code + ": " + r.reason;
+            ++round.progress.changes_refused;
+            continue;
+          }
+          // The server has it: it joins the merge state exactly as the server merged it.
+          Change c = request.changes[k];
+          c.author = user_.id;
+          (void)Merge(*def, c, &*state);
+          ++round.progress.changes_pushed;
+        }
+        FIELDSYNC_RETURN_IF_ERROR(
+            txn.WriteSyncState(key.first, key.second, RecordStateToJson(*state).dump()));
+        if (refusals.empty()) {
+          FIELDSYNC_RETURN_IF_ERROR(txn.Acknowledge(p.row.seq));
+          continue;
+        }
+        FIELDSYNC_RETURN_IF_ERROR(txn.DeadLetter(p.row.seq, refusals));
+        // The refused edit is gone for good: show the record as the server keeps it.
+        FIELDSYNC_RETURN_IF_ERROR(Refresh(txn, *def, key, *state, user_.id));
+      }
+      return Status::OK();
+    });
+    FIELDSYNC_RETURN_IF_ERROR(acked);
+  }
+}
+
+Status Replicator::Pull(Round& round) {
+  std::string cursor;
+  FIELDSYNC_RETURN_IF_ERROR(db_->RunSyncTransaction([&](Database::SyncTransaction& txn) {
+    Result<std::string> c = txn.ReadCursor();
+    if (!c.ok()) return c.status();
+    cursor = std::move(*c);
+    return Status::OK();
+  }));
+  bool restarted = false;
+  for (;;) {
+    // Cursors are base64url: safe in a query string as they are.
+    std::string path = "/v1/pull?schema=" + std::to_string(db_->schema().version()) +
+                       "&limit=" + std::to_string(limits_.max_batch_changes);
+    if (!cursor.empty()) path += "&cursor=" + cursor;
+    Result<HttpResponse> response = Call(round, "GET", path, "", /*authenticated=*/true);
+    if (!response.ok()) return response.status();
+    if ((response->status == 400 || response->status == 410) && !cursor.empty() && !restarted) {
+      Result<ErrorBody> error = DecodeErrorBody(response->body);
+      if (error.ok() && (error->code == kErrorBadCursor || error->code == kErrorCursorExpired)) {
+        // Protocol §3.5: pull from no cursor; merging makes the full resync safe.
+        restarted = true;
+        cursor.clear();
+        continue;
+      }
+    }
+    if (response->status != 200) return ErrorStatus(*response, "pull");
+    Result<PullResponse> page = DecodePullResponse(response->body);
+    if (!page.ok()) return Status::Internal("pull response: " + page.status().message());
+    round.NoteServerTime(page->server_time_ms);
+
+    Status applied = db_->RunSyncTransaction([&](Database::SyncTransaction& txn) -> Status {
+      std::map<RecordKey, RecordState> touched;
+      for (const Change& change : page->changes) {
+        const CollectionDef* def = db_->schema().Collection(change.collection);
+        if (def == nullptr) continue;  // the server only sends what our schema version defines
+        // A version far ahead of our clock is still merged (the server accepted it); the clock
+        // just refuses to jump that far.
+        Status observed = txn.ObserveHlc(change.version.hlc);
+        if (!observed.ok()) Log(LogLevel::kWarning, "replicator", observed.message());
+        const RecordKey key{change.collection, change.record_id};
+        auto it = touched.find(key);
+        if (it == touched.end()) {
+          Result<RecordState> state = LoadState(txn, key);
+          if (!state.ok()) return state.status();
+          it = touched.emplace(key, std::move(*state)).first;
+        }
+        Result<MergeOutcome> merged = Merge(*def, change, &it->second);
+        if (!merged.ok()) {
+          Log(LogLevel::kWarning, "replicator",
+              "pulled change " + change.change_id + " not merged: " + merged.status().message());
+        }
+      }
+      for (const RecordRef& gone : page->evicted) {
+        touched.erase({gone.collection, gone.record_id});
+        FIELDSYNC_RETURN_IF_ERROR(txn.DropRecord(gone.collection, gone.record_id));
+      }
+      for (const auto& [key, state] : touched) {
+        FIELDSYNC_RETURN_IF_ERROR(
+            txn.WriteSyncState(key.first, key.second, RecordStateToJson(state).dump()));
+        FIELDSYNC_RETURN_IF_ERROR(
+            Refresh(txn, *db_->schema().Collection(key.first), key, state, user_.id));
+      }
+      return txn.WriteCursor(page->next_cursor);
+    });
+    FIELDSYNC_RETURN_IF_ERROR(applied);
+    round.progress.changes_pulled += static_cast<int64_t>(page->changes.size());
+    cursor = page->next_cursor;
+    if (!page->has_more) return Status::OK();
+  }
+}
+
+}  // namespace fieldsync::sync
