@@ -10,14 +10,24 @@
 //
 // The record commands (put, get, search, timeline, agenda, pending) are checked through their
 // output only: ids come from put's stdout, and no case reads core's internal tables.
+//
+// sync, conflicts and resolve run against the real fieldsync-server (FIELDSYNC_SERVER_PATH), set
+// up with its `admin` commands and started with `serve` on 127.0.0.1 port 0 (ServerProcess, which
+// always stops it). The CLI has no update command, so the concurrent edits that make a conflict
+// are made through core's public Database::Update on the closed tablet files.
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cctype>
 #include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -28,9 +38,11 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
+#include "fieldsync/database.h"
 #include "fieldsync/key_provider.h"
 #include "fieldsync/store.h"
 
@@ -42,6 +54,7 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
 constexpr char kCli[] = FIELDSYNC_CLI_PATH;
+constexpr char kServer[] = FIELDSYNC_SERVER_PATH;
 constexpr char kPassphrase[] = "correct horse battery staple";
 constexpr char kOtherPassphrase[] = "Tr0ub4dor&3 saddle";
 constexpr char kKeyHex[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
@@ -84,11 +97,41 @@ class TempDir {
   // Runs fieldsync-cli with `args` and exactly `env` (plus pass-through variables), stdin from
   // /dev/null, stdout and stderr captured through files in this directory.
   RunResult Run(const std::vector<std::string>& args, const EnvVars& env = {}) {
+    return RunProgram(kCli, args, env);
+  }
+
+  // Runs `program` (fieldsync-cli or fieldsync-server) the same way.
+  RunResult RunProgram(const char* program, const std::vector<std::string>& args,
+                       const EnvVars& env) {
     const std::string out_path = File("stdout." + std::to_string(runs_));
     const std::string err_path = File("stderr." + std::to_string(runs_));
     ++runs_;
+    const pid_t pid = Spawn(program, args, env, out_path, err_path);
 
-    std::vector<std::string> argv_storage = {kCli};
+    int wait_status = 0;
+    pid_t waited = 0;
+    do {
+      waited = waitpid(pid, &wait_status, 0);
+    } while (waited < 0 && errno == EINTR);
+    REQUIRE(waited == pid);
+
+    RunResult result;
+    result.out = ReadWholeFile(out_path);
+    result.err = ReadWholeFile(err_path);
+    if (WIFEXITED(wait_status)) {
+      result.exit_code = WEXITSTATUS(wait_status);
+    } else {
+      FAIL(program << " was killed by signal " << WTERMSIG(wait_status)
+                   << "; stderr: " << result.err);
+    }
+    return result;
+  }
+
+  // Starts `program` with `args` and exactly `env` (plus pass-through variables), stdin from
+  // /dev/null, stdout and stderr to the given files; returns its pid without waiting.
+  static pid_t Spawn(const char* program, const std::vector<std::string>& args, const EnvVars& env,
+                     const std::string& out_path, const std::string& err_path) {
+    std::vector<std::string> argv_storage = {program};
     argv_storage.insert(argv_storage.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (std::string& arg : argv_storage) argv.push_back(arg.data());
@@ -115,27 +158,10 @@ class TempDir {
     REQUIRE(posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
                                              O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0);
     pid_t pid = 0;
-    const int spawn_error = posix_spawn(&pid, kCli, &actions, nullptr, argv.data(), envp.data());
+    const int spawn_error = posix_spawn(&pid, program, &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     REQUIRE_MESSAGE(spawn_error == 0, "posix_spawn failed: " << std::strerror(spawn_error));
-
-    int wait_status = 0;
-    pid_t waited = 0;
-    do {
-      waited = waitpid(pid, &wait_status, 0);
-    } while (waited < 0 && errno == EINTR);
-    REQUIRE(waited == pid);
-
-    RunResult result;
-    result.out = ReadWholeFile(out_path);
-    result.err = ReadWholeFile(err_path);
-    if (WIFEXITED(wait_status)) {
-      result.exit_code = WEXITSTATUS(wait_status);
-    } else {
-      FAIL("fieldsync-cli was killed by signal " << WTERMSIG(wait_status)
-                                                 << "; stderr: " << result.err);
-    }
-    return result;
+    return pid;
   }
 
  private:
@@ -270,12 +296,15 @@ TEST_CASE("--help prints usage naming every command on stdout and exits 0") {
     CHECK(r.exit_code == 0);
     CHECK(r.err.empty());
     CHECK(r.out.find("usage:") != std::string::npos);
-    for (const char* command : {"init", "sql", "verify", "passwd", "rekey", "info", "destroy",
-                                "put", "get", "search", "timeline", "agenda", "pending"}) {
+    for (const char* command :
+         {"init", "sql", "verify", "passwd", "rekey", "info", "destroy", "put", "get", "search",
+          "timeline", "agenda", "pending", "sync", "conflicts", "resolve"}) {
       CHECK_MESSAGE(r.out.find(std::string("  ") + command + " ") != std::string::npos, command);
     }
     CHECK(r.out.find("FIELDSYNC_PASSPHRASE") != std::string::npos);
     CHECK(r.out.find("FIELDSYNC_REGION") != std::string::npos);
+    CHECK(r.out.find("FIELDSYNC_USER") != std::string::npos);
+    CHECK(r.out.find("FIELDSYNC_PASSWORD") != std::string::npos);
     CHECK(r.out.find("6 invalid input") != std::string::npos);
   }
 }
@@ -935,4 +964,274 @@ TEST_CASE("record commands work on a plain store, and maintenance commands on a 
   CHECK(ParseOneJsonLine(get.out).at("name") == "张伟");
   CheckSucceeds(dir.Run({"destroy", db}));
   CHECK_FALSE(fs::exists(db));
+}
+
+// --- sync, conflicts, resolve ------------------------------------------------------------------
+
+namespace {
+
+constexpr char kServerPassword[] = "s3rver-pw for the tablets";
+constexpr char kSharedCustomer[] = "cust-minghui-0001";
+
+// `fieldsync-server serve` on 127.0.0.1, port 0, as a subprocess; the destructor always stops it
+// (SIGTERM, then SIGKILL if it has not exited within 5 s) and reaps it.
+class ServerProcess {
+ public:
+  ServerProcess(TempDir& dir, const std::string& db) {
+    const std::string out = dir.File("server.stdout");
+    pid_ = TempDir::Spawn(kServer, {"serve", "--db", "sqlite:" + db, "--listen", "127.0.0.1:0"}, {},
+                          out, dir.File("server.stderr"));
+    const std::string prefix = "listening on 127.0.0.1:";
+    for (int i = 0; i < 1000 && port_ == 0; ++i) {
+      const std::string text = ReadWholeFile(out);
+      const size_t at = text.find(prefix);
+      const size_t eol = text.find('\n', at == std::string::npos ? 0 : at);
+      if (at != std::string::npos && eol != std::string::npos) {
+        port_ = std::stoi(text.substr(at + prefix.size(), eol - at - prefix.size()));
+        break;
+      }
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = 0;
+        FAIL("fieldsync-server exited: " << ReadWholeFile(dir.File("server.stderr")));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    REQUIRE_MESSAGE(port_ > 0, "fieldsync-server printed no port");
+  }
+  ~ServerProcess() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 500; ++i) {
+      if (waitpid(pid_, &status, WNOHANG) == pid_) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+  }
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  pid_t pid_ = 0;
+  int port_ = 0;
+};
+
+void Admin(TempDir& dir, const std::string& server_db, const std::vector<std::string>& args,
+           const EnvVars& env = {}) {
+  std::vector<std::string> full = {"admin", "--db", "sqlite:" + server_db};
+  full.insert(full.end(), args.begin(), args.end());
+  CheckSucceeds(dir.RunProgram(kServer, full, env));
+}
+
+// Tenant minghui with team east1 and reps zhang and li in it, both with kServerPassword, and
+// kSharedCustomer shared with east1 (so li sees zhang's customer).
+std::string MakeServerDb(TempDir& dir) {
+  const std::string db = dir.File("server.db");
+  Admin(dir, db, {"create-tenant", "minghui", "明辉科技"});
+  Admin(dir, db, {"add-team", "minghui", "east1", "华东一组"});
+  for (const char* user : {"zhang", "li"}) {
+    Admin(dir, db, {"add-user", "minghui", user, "rep", "--team", "east1"},
+          {{"FIELDSYNC_PASSWORD", kServerPassword}});
+  }
+  Admin(dir, db, {"share-customer", "minghui", kSharedCustomer, "east1"});
+  return db;
+}
+
+EnvVars SyncEnv(const std::string& user) {
+  return {{"FIELDSYNC_KEY_HEX", kKeyHex},
+          {"FIELDSYNC_USER", user},
+          {"FIELDSYNC_PASSWORD", kServerPassword}};
+}
+
+Json Sync(TempDir& dir, const std::string& db, const std::string& user, const std::string& url) {
+  RunResult r = dir.Run({"sync", db, "--server", url}, SyncEnv(user));
+  CheckSucceeds(r);
+  return ParseOneJsonLine(r.out);
+}
+
+std::vector<Json> ConflictsOf(TempDir& dir, const std::string& db) {
+  RunResult r = dir.Run({"conflicts", db}, kKeyHexEnv);
+  CheckSucceeds(r);
+  return JsonLines(r.out);
+}
+
+// Sets the customer's notes through core, as the tablet app would.
+void EditNotes(const std::string& db, const std::string& notes) {
+  uint8_t key[fieldsync::kKeySize];
+  for (size_t i = 0; i < sizeof(key); ++i) key[i] = static_cast<uint8_t>(i);  // = kKeyHex
+  fieldsync::RawKeyProvider provider(key, sizeof(key));
+  auto opened = fieldsync::Database::Open(db, provider);
+  REQUIRE_MESSAGE(opened.ok(), opened.status().ToString());
+  const fieldsync::Status s =
+      (*opened)->Update("customers", kSharedCustomer, Json({{"notes", notes}}).dump());
+  REQUIRE_MESSAGE(s.ok(), s.ToString());
+}
+
+// A loopback port nobody listens on (bound, then closed).
+int ClosedPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  socklen_t len = sizeof(addr);
+  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+}  // namespace
+
+TEST_CASE("sync, conflicts and resolve: two tablets converge through the real server") {
+  TempDir dir;
+  const std::string server_db = MakeServerDb(dir);
+  ServerProcess server(dir, server_db);
+  const std::string a = MakeRecordDb(dir, "zhang.db");
+  const std::string b = MakeRecordDb(dir, "li.db");
+
+  CHECK(Put(dir, a, "customers",
+            Json({{"id", kSharedCustomer},
+                  {"kind", "company"},
+                  {"name", "明辉贸易有限公司"},
+                  {"owner_rep", "zhang"},
+                  {"notes", "老客户"}})
+                .dump()) == kSharedCustomer);
+  const Json first = Sync(dir, a, "zhang", server.url());
+  CHECK(first.at("changes_pushed").get<int64_t>() >= 1);
+  CHECK(first.at("changes_refused") == 0);
+  CHECK(first.at("bytes_sent").get<int64_t>() > 0);
+  CHECK(first.at("bytes_received").get<int64_t>() > 0);
+  CHECK(first.at("pending_after") == 0);
+  const Json pulled = Sync(dir, b, "li", server.url());
+  CHECK(pulled.at("changes_pulled").get<int64_t>() >= 1);
+  CHECK(pulled.at("pending_after") == 0);
+  RunResult got = dir.Run({"get", b, "customers", kSharedCustomer}, kKeyHexEnv);
+  CheckSucceeds(got);
+  CHECK(ParseOneJsonLine(got.out).at("notes") == "老客户");
+  CHECK(ConflictsOf(dir, a).empty());
+
+  // Offline, both edit the notes (a review field); li's edit is later in HLC order (see
+  // tests/sync/replicator_test.cc for why 50 ms is plenty).
+  const std::string note_a = "张伟: 下周二拜访";
+  const std::string note_b = "李娜: 客户要新报价";
+  EditNotes(a, note_a);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EditNotes(b, note_b);
+  for (int round = 0; round < 2; ++round) {
+    Sync(dir, a, "zhang", server.url());
+    Sync(dir, b, "li", server.url());
+  }
+
+  const std::vector<Json> on_a = ConflictsOf(dir, a);
+  const std::vector<Json> on_b = ConflictsOf(dir, b);
+  REQUIRE(on_a.size() == 1);
+  REQUIRE(on_b.size() == 1);
+  CHECK(on_a[0] == on_b[0]);
+  const Json& conflict = on_a[0];
+  CHECK(conflict.at("collection") == "customers");
+  CHECK(conflict.at("record_id") == kSharedCustomer);
+  CHECK(conflict.at("field") == "notes");
+  const std::string conflict_id = conflict.at("id").get<std::string>();
+  CHECK_FALSE(conflict_id.empty());
+  const Json& heads = conflict.at("heads");
+  REQUIRE(heads.size() == 2);
+  CHECK(heads[0].at("value") == note_b);  // shown value (the later edit) first
+  CHECK(heads[1].at("value") == note_a);
+  CHECK(heads[0].at("author") == "li");
+  CHECK(heads[1].at("author") == "zhang");
+  CHECK(heads[0].at("hlc").get<uint64_t>() > heads[1].at("hlc").get<uint64_t>());
+  CHECK(heads[0].at("node") != heads[1].at("node"));
+  const std::string time = heads[0].at("time").get<std::string>();
+  CHECK(time.size() == std::string("2026-11-23T06:39:31.123Z").size());
+  CHECK(time.substr(0, 10) == TodayUtc());
+  CHECK(time.back() == 'Z');
+  got = dir.Run({"get", a, "customers", kSharedCustomer}, kKeyHexEnv);
+  CheckSucceeds(got);
+  CHECK(ParseOneJsonLine(got.out).at("notes") == note_b);
+
+  // Bad resolutions change nothing.
+  CheckFails(dir.Run({"resolve", a, "no-such-conflict", "\"x\""}, kKeyHexEnv), 1, "not_found");
+  CheckFails(dir.Run({"resolve", a, conflict_id, "not json"}, kKeyHexEnv), 6, "invalid_argument");
+  CheckFails(dir.Run({"resolve", a, conflict_id, "42"}, kKeyHexEnv), 6, "invalid_argument");
+  CHECK(Pending(dir, a).at("count") == 0);
+
+  // zhang resolves on his tablet; once both have synced the conflict is closed everywhere.
+  const std::string merged = "合并: 下周二拜访, 带新报价";
+  RunResult resolved = dir.Run({"resolve", a, conflict_id, Json(merged).dump()}, kKeyHexEnv);
+  CheckSucceeds(resolved);
+  CHECK(resolved.out.empty());
+  CHECK(Pending(dir, a).at("count") == 1);
+  const Json pushed = Sync(dir, a, "zhang", server.url());
+  CHECK(pushed.at("changes_pushed") == 1);
+  CHECK(pushed.at("pending_after") == 0);
+  Sync(dir, b, "li", server.url());
+  Sync(dir, a, "zhang", server.url());
+  for (const std::string& db : {a, b}) {
+    CHECK(ConflictsOf(dir, db).empty());
+    got = dir.Run({"get", db, "customers", kSharedCustomer}, kKeyHexEnv);
+    CheckSucceeds(got);
+    CHECK(ParseOneJsonLine(got.out).at("notes") == merged);
+  }
+  // The closed conflict can no longer be resolved.
+  CheckFails(dir.Run({"resolve", b, conflict_id, "\"late\""}, kKeyHexEnv), 1, "not_found");
+}
+
+TEST_CASE("sync takes credentials only from the environment and reports server failures") {
+  TempDir dir;
+  const std::string server_db = MakeServerDb(dir);
+  ServerProcess server(dir, server_db);
+  const std::string db = MakeRecordDb(dir, "zhang.db");
+  Put(dir, db, "customers", kZhangWei);
+
+  // Missing credentials: usage, before the database is opened or the server contacted.
+  for (const char* missing : {"FIELDSYNC_USER", "FIELDSYNC_PASSWORD"}) {
+    EnvVars env;
+    for (const auto& var : SyncEnv("zhang")) {
+      if (var.first != missing) env.push_back(var);
+    }
+    RunResult r = dir.Run({"sync", db, "--server", server.url()}, env);
+    CheckFails(r, 2, "usage");
+    CHECK(ErrorLine(r).find(missing) != std::string::npos);
+    CHECK(r.out.empty());
+  }
+  // No --server, a password option or credentials in the URL: usage, never echoed.
+  CheckFails(dir.Run({"sync", db}, SyncEnv("zhang")), 2, "usage");
+  for (const std::vector<std::string>& args : {
+           std::vector<std::string>{"sync", db, "--server", server.url(), "--password=hunter2"},
+           {"sync", db, "--server", "http://zhang:hunter2@127.0.0.1:1"},
+           {"sync", db, "--server", server.url(), "--server", server.url()},
+       }) {
+    RunResult r = dir.Run(args, SyncEnv("zhang"));
+    CheckFails(r, 2, "usage");
+    CHECK(r.err.find("hunter2") == std::string::npos);
+  }
+  CHECK(Pending(dir, db).at("count") == 1);
+
+  // A wrong password: exit 1, the login's 401 on the error line, the password nowhere.
+  EnvVars wrong = SyncEnv("zhang");
+  wrong.back().second = "not-the-password";
+  RunResult r = dir.Run({"sync", db, "--server", server.url()}, wrong);
+  CheckFails(r, 1, "failed_precondition");
+  CHECK(ErrorLine(r).find("401") != std::string::npos);
+  CHECK(r.err.find("not-the-password") == std::string::npos);
+  CHECK(r.out.empty());
+
+  // Nobody listening: unavailable, exit 1; the outbox is kept for the next round.
+  r = dir.Run({"sync", db, "--server", "http://127.0.0.1:" + std::to_string(ClosedPort())},
+              SyncEnv("zhang"));
+  CheckFails(r, 1, "unavailable");
+  CHECK(r.out.empty());
+  CHECK(Pending(dir, db).at("count") == 1);
+
+  // The --server=URL form works too, and the password never reaches stdout or stderr.
+  r = dir.Run({"sync", db, "--server=" + server.url()}, SyncEnv("zhang"));
+  CheckSucceeds(r);
+  CHECK(ParseOneJsonLine(r.out).at("pending_after") == 0);
+  CHECK((r.out + r.err).find(kServerPassword) == std::string::npos);
 }

@@ -2,9 +2,9 @@
 //
 // Every command is one row of Commands(): a name, its exact positional arguments and a handler.
 // main.cc parses argv, checks the argument count against the row, then calls the handler with the
-// positional arguments only. A handler writes its result to stdout, reports failures through
-// report.h and returns the process exit code. Adding a command means writing one handler in
-// commands.cc and adding one row; nothing else changes.
+// positional arguments, then the values of its options (see Command::options). A handler writes its
+// result to stdout, reports failures through report.h and returns the process exit code. Adding a
+// command means writing one handler in commands.cc and adding one row; nothing else changes.
 //
 // Exit codes are part of the contract (scripts branch on them) and never change meaning.
 #pragma once
@@ -24,8 +24,12 @@ enum ExitCode : int {
   kExitCorrupt = 4,       // StatusCode::kCorruption, or integrity_check problems: stop
   kExitIOError = 5,       // StatusCode::kIOError
   kExitInvalidInput = 6,  // record commands (put, get, ...): a record, collection or query that
-                          // core refused as invalid_argument; the message names each bad field
+                          // core refused as invalid_argument; the message names each bad field;
+                          // resolve: a value that is not JSON
 };
+// sync reports every network and server failure with exit 1 and its code on the error line:
+// `error: unavailable: ...` (server unreachable, 5xx: retry later) or
+// `error: failed_precondition: login: HTTP 401 ...` (wrong user or password: ask again).
 
 using Args = std::vector<std::string>;
 
@@ -37,7 +41,11 @@ using Handler = int (*)(const Command& self, const Args& args);
 struct Command {
   const char* name;
   std::vector<const char*> arg_names;  // exact positional arguments, e.g. {"DB", "\"SQL\""}
-  const char* summary;                 // one line for --help
+  // Required options that take a value, e.g. {"--server URL"}: the name, a space, the value's
+  // name. main.cc accepts `--server URL` and `--server=URL`, each exactly once, and passes the
+  // values after the positional arguments, in this order. Any other option is refused.
+  std::vector<const char*> options;
+  const char* summary;  // one line for --help
   Handler run;
 };
 
@@ -47,7 +55,7 @@ const std::vector<Command>& Commands();
 // The row named `name`, or nullptr.
 const Command* FindCommand(std::string_view name);
 
-// `sql DB "SQL"`: the command's name and arguments.
+// `sql DB "SQL"`: the command's name, arguments and options.
 std::string CommandLine(const Command& command);
 
 // `fieldsync-cli sql DB "SQL"`: the synopsis printed after a usage error.

@@ -11,17 +11,31 @@
 // record commands (put, get, search, timeline, agenda, pending) use the field-sales Database:
 // init creates its tables and node id at once, and Database::Open adds them to a plain store.
 // Record commands report invalid_argument with exit 6 (ReportRecordError).
+//
+// sync, conflicts and resolve use the sync layer (fieldsync::sync) on the same Database. sync runs
+// one Replicator::SyncOnce round over libcurl, with the server credentials from FIELDSYNC_USER and
+// FIELDSYNC_PASSWORD. conflicts reads the per-record merge states the replicator keeps (so it
+// shows the conflicts as of the last sync). resolve is a plain local Update of the conflicted
+// field: when the replicator first sends it, it gives it as review base every head of the field
+// as this tablet knows them (merge state plus earlier unsent edits, replicator.cc Freeze), and an
+// edit whose base names all heads replaces them (merge.h): the conflict closes on every replica
+// once the resolution is synced.
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "command.h"
 #include "env_key.h"
 #include "env_options.h"
 #include "fieldsync/database.h"
+#include "fieldsync/http_client.h"
 #include "fieldsync/store.h"
+#include "fieldsync/sync/merge.h"
+#include "fieldsync/sync/replicator.h"
 #include "json_output.h"
 #include "report.h"
 
@@ -219,35 +233,183 @@ int RunPending(const Command& self, const Args& args) {
   return FinishOutput();
 }
 
+// The server credentials sync reads from the environment, never from argv.
+constexpr char kUserVar[] = "FIELDSYNC_USER";
+constexpr char kPasswordVar[] = "FIELDSYNC_PASSWORD";
+
+// The value of `name`, or the usage problem (never quoting a value) when it is unset or empty.
+std::string RequiredEnv(const char* name, std::string* problem) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') {
+    *problem = std::string(name) + (value == nullptr ? " is not set" : " is empty");
+    return {};
+  }
+  return value;
+}
+
+// Whether the authority of `url` has userinfo ("https://user:pw@host"): credentials in argv.
+bool UrlHasUserinfo(const std::string& url) {
+  const size_t scheme = url.find("://");
+  const size_t start = scheme == std::string::npos ? 0 : scheme + 3;
+  const size_t end = url.find_first_of("/?#", start);
+  const size_t at = url.find('@', start);
+  return at != std::string::npos && (end == std::string::npos || at < end);
+}
+
+// sync DB --server URL: one sync round (log in, push the outbox, pull); prints the progress as one
+// JSON object. Prints nothing when the round fails.
+int RunSync(const Command& self, const Args& args) {
+  const std::string& url = args[1];
+  if (UrlHasUserinfo(url)) {
+    return ReportUsage("--server URL must not carry credentials; set " + std::string(kUserVar) +
+                           " and " + kPasswordVar,
+                       Synopsis(self));
+  }
+  std::string problem;
+  sync::ReplicatorOptions options;
+  options.server_url = url;
+  options.user = RequiredEnv(kUserVar, &problem);
+  if (!problem.empty()) return ReportUsage(problem, Synopsis(self));
+  options.password = RequiredEnv(kPasswordVar, &problem);
+  if (!problem.empty()) return ReportUsage(problem, Synopsis(self));
+  options.device_name = "fieldsync-cli";
+  options.device_platform = "cli";
+
+  int exit_code = kExitFailure;
+  std::unique_ptr<Database> db = OpenDatabase(self, args[0], &exit_code);
+  if (!db) return exit_code;
+  std::unique_ptr<HttpClient> http = NewCurlHttpClient({});
+  sync::Replicator replicator(db.get(), http.get(), std::move(options));
+  sync::SyncProgress progress;
+  Status status = replicator.SyncOnce(&progress);
+  if (!status.ok()) return ReportError(status);
+  Result<PendingSummary> pending = db->Pending();
+  if (!pending.ok()) return ReportError(pending.status());
+  PrintJsonLine(SyncProgressToJson(progress, pending->count));
+  return FinishOutput();
+}
+
+// Every open conflict of the database, by collection and record id, from the stored merge states.
+Result<std::vector<sync::Conflict>> OpenConflicts(Database& db) {
+  struct Stored {
+    std::string collection, id, state;
+  };
+  std::vector<Stored> stored;
+  Status status = db.writer_store().Execute(
+      "SELECT collection, id, state FROM fs_sync_state ORDER BY collection, id", {},
+      [&](const Row& row) {
+        const auto* collection = std::get_if<std::string>(&row.values[0]);
+        const auto* id = std::get_if<std::string>(&row.values[1]);
+        const auto* state = std::get_if<std::string>(&row.values[2]);
+        if (collection != nullptr && id != nullptr && state != nullptr) {
+          stored.push_back({*collection, *id, *state});
+        }
+        return true;
+      });
+  if (!status.ok()) return status;
+  std::vector<sync::Conflict> conflicts;
+  for (const Stored& s : stored) {
+    const CollectionDef* def = db.schema().Collection(s.collection);
+    if (def == nullptr) continue;  // a collection this schema no longer has: nothing to show
+    nlohmann::json json = nlohmann::json::parse(s.state, nullptr, /*allow_exceptions=*/false);
+    if (json.is_discarded())
+      return Status::Corruption("merge state of " + s.collection + "/" + s.id);
+    Result<sync::RecordState> state = sync::RecordStateFromJson(json);
+    if (!state.ok()) return state.status();
+    for (sync::Conflict& c : sync::Conflicts(*def, s.id, *state)) conflicts.push_back(std::move(c));
+  }
+  return conflicts;
+}
+
+// conflicts DB: the open conflicts, one JSON object per line.
+int RunConflicts(const Command& self, const Args& args) {
+  int exit_code = kExitFailure;
+  std::unique_ptr<Database> db = OpenDatabase(self, args[0], &exit_code);
+  if (!db) return exit_code;
+  Result<std::vector<sync::Conflict>> conflicts = OpenConflicts(*db);
+  if (!conflicts.ok()) return ReportError(conflicts.status());
+  for (const sync::Conflict& conflict : *conflicts) {
+    if (!PrintJsonLine(ConflictToJson(conflict))) break;
+  }
+  return FinishOutput();
+}
+
+// resolve DB CONFLICT_ID JSON: sets the conflicted field to JSON (its new value), as a local edit
+// that closes the conflict once synced. Prints nothing.
+int RunResolve(const Command& self, const Args& args) {
+  nlohmann::json value = nlohmann::json::parse(args[2], nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) {
+    return ReportRecordError(Status::InvalidArgument(
+        "JSON: not a JSON value (a string needs its quotes: '\"new note\"')"));
+  }
+  int exit_code = kExitFailure;
+  std::unique_ptr<Database> db = OpenDatabase(self, args[0], &exit_code);
+  if (!db) return exit_code;
+  Result<std::vector<sync::Conflict>> conflicts = OpenConflicts(*db);
+  if (!conflicts.ok()) return ReportError(conflicts.status());
+  for (const sync::Conflict& conflict : *conflicts) {
+    if (conflict.id != args[1]) continue;
+    nlohmann::json patch = nlohmann::json::object();
+    patch[conflict.field] = std::move(value);
+    Status status = db->Update(conflict.collection, conflict.record_id, patch.dump());
+    if (!status.ok()) return ReportRecordError(status);
+    return kExitOk;
+  }
+  return ReportError(Status::NotFound("no open conflict '" + OneLine(args[1]) + "'"));
+}
+
 }  // namespace
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
-      {"init", {"DB"}, "create an encrypted field-sales database", RunInit},
-      {"sql", {"DB", "\"SQL\""}, "run SQL; print each result row as a JSON array", RunSql},
-      {"verify", {"DB"}, "authenticate every page and check integrity", RunVerify},
-      {"passwd", {"DB"}, "change the passphrase to FIELDSYNC_NEW_PASSPHRASE", RunPasswd},
-      {"rekey", {"DB"}, "re-encrypt with a new data key (and new passphrase, if set)", RunRekey},
-      {"info", {"DB"}, "print the header's non-secret facts (no key needed)", RunInfo},
+      {"init", {"DB"}, {}, "create an encrypted field-sales database", RunInit},
+      {"sql", {"DB", "\"SQL\""}, {}, "run SQL; print each result row as a JSON array", RunSql},
+      {"verify", {"DB"}, {}, "authenticate every page and check integrity", RunVerify},
+      {"passwd", {"DB"}, {}, "change the passphrase to FIELDSYNC_NEW_PASSPHRASE", RunPasswd},
+      {"rekey",
+       {"DB"},
+       {},
+       "re-encrypt with a new data key (and new passphrase, if set)",
+       RunRekey},
+      {"info", {"DB"}, {}, "print the header's non-secret facts (no key needed)", RunInfo},
       {"destroy",
        {"DB"},
+       {},
        "shred the key and delete the database files (no key needed)",
        RunDestroy},
       {"put",
        {"DB", "COLLECTION", "JSON"},
+       {},
        "validate and store a new record; print its id",
        RunPut},
-      {"get", {"DB", "COLLECTION", "ID"}, "print a record as JSON", RunGet},
+      {"get", {"DB", "COLLECTION", "ID"}, {}, "print a record as JSON", RunGet},
       {"search",
        {"DB", "TEXT"},
+       {},
        "find customers and contacts; one JSON hit per line, best first",
        RunSearch},
       {"timeline",
        {"DB", "CUSTOMER_ID"},
+       {},
        "a customer's visits, orders and contacts, most recent first",
        RunTimeline},
-      {"agenda", {"DB", "REP"}, "a rep's due next actions and customers to contact", RunAgenda},
-      {"pending", {"DB"}, "count and age of the changes waiting to be sent", RunPending},
+      {"agenda", {"DB", "REP"}, {}, "a rep's due next actions and customers to contact", RunAgenda},
+      {"pending", {"DB"}, {}, "count and age of the changes waiting to be sent", RunPending},
+      {"sync",
+       {"DB"},
+       {"--server URL"},
+       "one sync round as FIELDSYNC_USER; print the progress as JSON",
+       RunSync},
+      {"conflicts",
+       {"DB"},
+       {},
+       "open conflicts as of the last sync; one JSON object per line",
+       RunConflicts},
+      {"resolve",
+       {"DB", "CONFLICT_ID", "JSON"},
+       {},
+       "set the conflicted field to JSON; the next sync closes the conflict",
+       RunResolve},
   };
   return commands;
 }
@@ -262,6 +424,7 @@ const Command* FindCommand(std::string_view name) {
 std::string CommandLine(const Command& command) {
   std::string line = command.name;
   for (const char* arg : command.arg_names) line += std::string(" ") + arg;
+  for (const char* option : command.options) line += std::string(" ") + option;
   return line;
 }
 

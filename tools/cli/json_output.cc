@@ -1,10 +1,13 @@
 // tools/cli/json_output.cc: SQL values, store info, verify reports, search hits and the outbox
-// summary as JSON (see json_output.h).
+// summary, sync progress and conflicts as JSON (see json_output.h).
 #include "json_output.h"
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <ctime>
 #include <iostream>
+#include <string>
 #include <type_traits>
 #include <variant>
 
@@ -125,6 +128,54 @@ std::string DumpLine(const Json& json) {
 bool PrintJsonLine(const Json& json) {
   std::cout << DumpLine(json) << '\n';
   return static_cast<bool>(std::cout);
+}
+
+Json SyncProgressToJson(const sync::SyncProgress& progress, int64_t pending_after) {
+  Json j = Json::object();
+  j["changes_pushed"] = progress.changes_pushed;
+  j["changes_refused"] = progress.changes_refused;
+  j["changes_pulled"] = progress.changes_pulled;
+  j["bytes_sent"] = progress.bytes_sent;
+  j["bytes_received"] = progress.bytes_received;
+  j["pending_after"] = pending_after;
+  return j;
+}
+
+namespace {
+
+// "2026-11-23T06:39:31.123Z": the HLC's physical time in UTC, to the millisecond.
+std::string IsoTime(Hlc hlc) {
+  const uint64_t ms = hlc.physical_ms();
+  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char date[32];
+  std::strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+  char millis[8];
+  std::snprintf(millis, sizeof(millis), ".%03u", static_cast<unsigned>(ms % 1000));
+  return std::string(date) + millis + "Z";
+}
+
+}  // namespace
+
+Json ConflictToJson(const sync::Conflict& conflict) {
+  Json heads = Json::array();
+  for (const sync::RegisterValue& head : conflict.heads) {
+    Json h = Json::object();
+    h["value"] = Json::parse(head.value.dump());  // nlohmann::json -> ordered_json
+    h["author"] = head.author;
+    h["node"] = head.version.node;
+    h["time"] = IsoTime(head.version.hlc);
+    h["hlc"] = head.version.hlc.packed();
+    heads.push_back(std::move(h));
+  }
+  Json j = Json::object();
+  j["id"] = conflict.id;
+  j["collection"] = conflict.collection;
+  j["record_id"] = conflict.record_id;
+  j["field"] = conflict.field;
+  j["heads"] = std::move(heads);
+  return j;
 }
 
 }  // namespace fieldsync::cli

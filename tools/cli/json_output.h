@@ -13,6 +13,8 @@
 
 #include "fieldsync/database.h"
 #include "fieldsync/store.h"
+#include "fieldsync/sync/merge.h"
+#include "fieldsync/sync/replicator.h"
 
 namespace fieldsync::cli {
 
@@ -34,6 +36,15 @@ Json SearchHitToJson(const SearchHit& hit);
 
 // The `pending` object: {"count":N,"oldest_age_s":S}.
 Json PendingSummaryToJson(const PendingSummary& pending);
+
+// The `sync` object: {"changes_pushed":N,"changes_refused":N,"changes_pulled":N,"bytes_sent":N,
+// "bytes_received":N,"pending_after":N}; pending_after is the outbox count after the round.
+Json SyncProgressToJson(const sync::SyncProgress& progress, int64_t pending_after);
+
+// A `conflicts` line: {"id":...,"collection":...,"record_id":...,"field":...,"heads":[{"value":...,
+// "author":...,"node":...,"time":"2026-11-23T06:39:31.123Z","hlc":<packed HLC>}, ...]}, the shown
+// value first. time is the HLC's physical part in UTC.
+Json ConflictToJson(const sync::Conflict& conflict);
 
 // JSON text produced by core (records, timelines, agendas), keeping its key order. Throws
 // nlohmann::json::parse_error if core ever produced something else; main() reports it.

@@ -5,7 +5,8 @@
 //
 // CONTRACT (other programs depend on it; change it only by adding)
 //   Keys come from the environment only (env_key.h): FIELDSYNC_PASSPHRASE or FIELDSYNC_KEY_HEX,
-//   and FIELDSYNC_NEW_PASSPHRASE for passwd/rekey. There is no option that takes a key.
+//   and FIELDSYNC_NEW_PASSPHRASE for passwd/rekey. There is no option that takes a key. sync's
+//   server credentials likewise come only from FIELDSYNC_USER and FIELDSYNC_PASSWORD.
 //   FIELDSYNC_REGION sets the region of phone numbers without +country code (env_options.h).
 //   Results go to stdout as JSON, one document per line (json_output.h); put prints the bare id.
 //   Failures go to stderr as one line `error: <code>: <message>` (report.h).
@@ -13,7 +14,8 @@
 //   6 invalid input (command.h).
 //
 // ARGUMENTS
-//   Options are recognized only as `--help`/`-h`. Any other argument starting with `-` is refused
+//   Options are recognized only as `--help`/`-h` and the value options a command declares
+//   (sync's `--server URL` or `--server=URL`). Any other argument starting with `-` is refused
 //   (a typed `--passphrase=...` must fail loudly, not become a file name); `--` ends options, so
 //   `fieldsync-cli sql DB -- "-- comment"` passes SQL that starts with a dash (and
 //   `fieldsync-cli search DB -- -8000` a search text that does). Refused options are
@@ -26,8 +28,10 @@
 #include <cstddef>
 #include <exception>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "command.h"
 #include "report.h"
@@ -57,18 +61,27 @@ void PrintUsage(std::ostream& out) {
          "  FIELDSYNC_NEW_PASSPHRASE  new passphrase for passwd (required) and rekey (optional)\n"
          "  FIELDSYNC_REGION          region of phone numbers written without +country code,\n"
          "                            two letters (default CN)\n"
+         "  FIELDSYNC_USER            sync: the user name on the server (required)\n"
+         "  FIELDSYNC_PASSWORD        sync: the user's password on the server (required)\n"
          "\n"
          "output: results on stdout as JSON, one document per line (put prints the bare id);\n"
          "  failures on stderr as one line  error: <code>: <message>\n"
          "exit codes: 0 ok, 1 other error (not_found, ...), 2 usage, 3 wrong key,\n"
          "  4 tampered or corrupt, 5 I/O error, 6 invalid input (the message names each bad "
-         "field)\n";
+         "field)\n"
+         "sync failures exit 1: error: unavailable: ... when the server cannot be reached (retry\n"
+         "  later), error: failed_precondition: login: HTTP 401 ... for a wrong user or password\n";
 }
 
 bool IsHelp(std::string_view arg) { return arg == "--help" || arg == "-h"; }
 
 // An option-looking argument: starts with '-' and is not "-" itself.
 bool IsOption(std::string_view arg) { return arg.size() > 1 && arg[0] == '-'; }
+
+// `--server` of the option row "--server URL".
+std::string OptionFlag(std::string_view option) {
+  return std::string(option.substr(0, option.find(' ')));
+}
 
 // The option's name without any `=value`, which may be a secret typed by mistake.
 std::string OptionName(std::string_view arg) { return OneLine(arg.substr(0, arg.find('='))); }
@@ -92,6 +105,8 @@ int Main(int argc, char** argv) {
   }
 
   Args positional;
+  // The values of the command's options, by their index in command->options.
+  std::vector<std::optional<std::string>> option_values(command->options.size());
   bool options_ended = false;
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& arg = args[i];
@@ -101,7 +116,22 @@ int Main(int argc, char** argv) {
       std::cout << "usage: " << Synopsis(*command) << "\n  " << command->summary << '\n';
       return FinishOutput();
     } else if (!options_ended && IsOption(arg)) {
-      return ReportUsage("unknown option " + OptionName(arg), Synopsis(*command));
+      const std::string name = arg.substr(0, arg.find('='));
+      size_t k = 0;
+      while (k < command->options.size() && OptionFlag(command->options[k]) != name) ++k;
+      if (k == command->options.size()) {
+        return ReportUsage("unknown option " + OptionName(arg), Synopsis(*command));
+      }
+      if (option_values[k]) {
+        return ReportUsage(name + " given more than once", Synopsis(*command));
+      }
+      if (name.size() < arg.size()) {
+        option_values[k] = arg.substr(name.size() + 1);
+      } else if (i + 1 < args.size()) {
+        option_values[k] = args[++i];
+      } else {
+        return ReportUsage(name + " needs a value", Synopsis(*command));
+      }
     } else {
       positional.push_back(arg);
     }
@@ -112,6 +142,13 @@ int Main(int argc, char** argv) {
                            std::to_string(command->arg_names.size()) + " argument(s), got " +
                            std::to_string(positional.size()),
                        Synopsis(*command));
+  }
+  for (size_t k = 0; k < option_values.size(); ++k) {
+    if (!option_values[k]) {
+      return ReportUsage(std::string(command->name) + " needs " + command->options[k],
+                         Synopsis(*command));
+    }
+    positional.push_back(*option_values[k]);
   }
   return command->run(*command, positional);
 }
