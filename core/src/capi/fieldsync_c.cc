@@ -13,6 +13,7 @@
 // writes itself) and exclusively by the key changes, which use the writer connection outside
 // Database's own write lock and, for rotation, need the file with no reader connection leased.
 #include "fieldsync/fieldsync.h"
+#include "text/json_depth.h"
 #include "text/utf8.h"
 
 #include <algorithm>
@@ -184,33 +185,9 @@ std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_hand
 
 // ---- Parsing ---------------------------------------------------------------------------------
 
-// The deepest nesting of arrays and objects in JSON text, outside strings.
-int NestingDepth(std::string_view text) {
-  int depth = 0, max_depth = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      max_depth = std::max(max_depth, ++depth);
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return max_depth;
-}
-
 // Parses JSON text named `what` in messages ("options_json").
 Result<json> ParseJson(std::string_view text, const std::string& what, int max_depth) {
-  if (NestingDepth(text) > max_depth) {
+  if (fieldsync::text::JsonNestingDepth(text) > max_depth) {
     return Status::InvalidArgument(what + ": nested more than " + std::to_string(max_depth) +
                                    " levels deep");
   }

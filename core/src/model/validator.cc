@@ -26,6 +26,7 @@
 #include <utility>
 
 #include "fieldsync/calendar.h"
+#include "text/json_depth.h"
 #include "text/utf8.h"
 
 namespace fieldsync::model {
@@ -962,13 +963,10 @@ bool NormalizeField(const FieldDef& def, const json& v, const std::string& regio
 // are any) and the nesting depth outside strings is measured.
 void ScanRecordText(std::string_view text, std::string* repaired, bool* changed, int* max_depth) {
   *changed = false;
-  *max_depth = 0;
-  int depth = 0;
-  bool in_string = false, escaped = false;
+  text::JsonDepthTracker depth;
   size_t copied = 0;  // text[0, copied) is already in *repaired
   for (size_t i = 0; i < text.size();) {
-    const char c = text[i];
-    if (static_cast<unsigned char>(c) >= 0x80) {
+    if (static_cast<unsigned char>(text[i]) >= 0x80) {
       char32_t cp = 0;
       size_t bad = 0;
       const size_t n = DecodeUtf8(text, i, &cp, &bad);
@@ -981,26 +979,13 @@ void ScanRecordText(std::string_view text, std::string* repaired, bool* changed,
       } else {
         i += n;
       }
-      escaped = false;
+      depth.Feed('\0');  // a non-ASCII character: ends an escape, nothing else
       continue;
     }
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      *max_depth = std::max(*max_depth, ++depth);
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
+    depth.Feed(text[i]);
     ++i;
   }
+  *max_depth = depth.max_depth();
   if (*changed) repaired->append(text.substr(copied));
 }
 
