@@ -107,6 +107,7 @@ struct Options {
   size_t open_size_mb = 1024;
   std::string dir;
   std::string json_path;
+  std::string only;  // "edits" or "search"; empty runs every workload
 };
 
 // One row of the report: a value per repetition for us and for the baseline.
@@ -897,7 +898,7 @@ int Usage() {
       stderr,
       "usage: fieldsync-bench model [--json FILE] [--quick] [--repeat N] [--customers N]\n"
       "                             [--batches N] [--single N] [--queries N] [--open-size-mb N]\n"
-      "                             [--dir DIR]\n"
+      "                             [--dir DIR] [--only edits|search]\n"
       "  --json FILE        also write the results as a JSON list\n"
       "  --quick            a smoke run: 3 repetitions, 10,000 customers, 5 batches, 100 single\n"
       "                     edits, 50 queries per kind, a 64 MiB open database\n"
@@ -908,7 +909,8 @@ int Usage() {
       "  --queries N        queries per kind and repetition (default 200)\n"
       "  --open-size-mb N   size the open workload grows its database to (default 1024; 0 skips\n"
       "                     the open workload)\n"
-      "  --dir DIR          where the temporary databases go (default $TMPDIR or /tmp)\n");
+      "  --dir DIR          where the temporary databases go (default $TMPDIR or /tmp)\n"
+      "  --only WORKLOAD    run only the batched and single edits (edits) or search (search)\n");
   return 2;
 }
 
@@ -930,6 +932,9 @@ int RunModel(int argc, char** argv) {
       o.json_path = v;
     } else if (arg == "--dir" && (v = value())) {
       o.dir = v;
+    } else if (arg == "--only" && (v = value())) {
+      o.only = v;
+      if (o.only != "edits" && o.only != "search") return Usage();
     } else if (arg == "--quick") {
       o.repeats = 3;
       o.open_repeats = 5;
@@ -974,12 +979,15 @@ int RunModel(int argc, char** argv) {
   RawKeyProvider key(kModelKey, sizeof kModelKey);
   std::vector<Line> lines;
   std::vector<std::string> problems;
-  std::string error = RunEdits(o, dir.path(), key, &lines);
+  std::string error;
+  if (o.only.empty() || o.only == "edits") error = RunEdits(o, dir.path(), key, &lines);
   if (!error.empty()) problems.push_back(error);
   SearchState search;
-  error = RunSearch(o, dir.path(), key, &search, &lines);
-  if (!error.empty()) problems.push_back(error);
-  if (error.empty() && o.open_size_mb > 0) {
+  if (o.only.empty() || o.only == "search") {
+    error = RunSearch(o, dir.path(), key, &search, &lines);
+    if (!error.empty()) problems.push_back(error);
+  }
+  if (o.only.empty() && error.empty() && o.open_size_mb > 0) {
     error = RunOpen(o, key, &search, &lines);
     if (!error.empty()) problems.push_back(error);
   }

@@ -208,6 +208,42 @@ TEST_CASE("the outbox coalesces unsent edits of a record and never drops one") {
   CHECK(outbox[3]["op"] == "upsert");
 }
 
+TEST_CASE("an update replaces arrays and objects whole, clears nulls, and refuses a tombstone") {
+  // Updates that touch no searchable field are applied inside SQLite (json_patch); those with
+  // an object value are not. Both must mean the same: a field's new value replaces the old one.
+  Fixture f;
+  auto id = f.db->Put("customers", R"({"kind":"company","name":"明辉","tags":["a","b"],
+                                       "industry":"制造","custom":{"a":1,"k":[1]}})");
+  REQUIRE(id.ok());
+  f.clock.AdvanceMicros(1000);
+  REQUIRE(f.db->Update("customers", *id, R"({"tags":["c"],"industry":null,"grade":"B"})").ok());
+  REQUIRE(f.db->Update("customers", *id, R"({"custom":{"b":2}})").ok());
+  auto got = f.db->Get("customers", *id);
+  REQUIRE(got.ok());
+  json record = json::parse(*got);
+  CHECK(record["tags"] == json::array({"c"}));
+  CHECK_FALSE(record.contains("industry"));
+  CHECK(record["custom"] == json::parse(R"({"b":2})"));
+  CHECK(record["grade"] == "B");
+  CHECK(record["name"] == "明辉");
+  json outbox = f.Outbox();
+  REQUIRE(outbox.size() == 1);
+  CHECK(outbox[0]["fields"]["industry"].contains("v"));
+  CHECK(outbox[0]["fields"]["industry"]["v"].is_null());
+  CHECK(outbox[0]["fields"]["tags"]["v"] == json::array({"c"}));
+  CHECK(outbox[0]["fields"]["custom"]["v"] == json::parse(R"({"b":2})"));
+  CHECK(outbox[0]["fields"]["grade"]["hlc"].get<uint64_t>() >
+        outbox[0]["fields"]["name"]["hlc"].get<uint64_t>());
+
+  REQUIRE(f.db->Delete("customers", *id).ok());
+  const int64_t changes = f.Count("SELECT count(*) FROM fs_outbox");
+  Status s = f.db->Update("customers", *id, R"({"grade":"C"})");
+  CHECK(s.code() == StatusCode::kNotFound);
+  CHECK(f.Count("SELECT count(*) FROM fs_outbox") == changes);
+  CHECK(f.Count("SELECT count(*) FROM fs_records WHERE deleted = 1 AND "
+                "json_extract(data, '$.grade') = 'C'") == 0);
+}
+
 TEST_CASE("pending count and the age of the oldest change are visible") {
   Fixture f;
   CHECK(f.db->Pending()->count == 0);

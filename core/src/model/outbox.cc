@@ -2,6 +2,20 @@
 #include "model/outbox.h"
 
 namespace fieldsync::model {
+namespace {
+
+// Whether json_patch (RFC 7396) of a row's fields with `fields` gives what replacing each entry
+// would: true unless a value is null (the patch would delete the old value) or an object (the
+// patch would merge into the old one).
+bool MergePatchable(const nlohmann::json& fields) {
+  for (const auto& item : fields.items()) {
+    auto v = item.value().find("v");
+    if (v == item.value().end() || v->is_null() || v->is_object()) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 Status AppendChange(StatementCache& sql, const Change& change) {
   if (!change.is_delete) {
@@ -17,6 +31,17 @@ Status AppendChange(StatementCache& sql, const Change& change) {
     int rc = n.Step();
     if (rc == SQLITE_ROW && n.Text(2) == "pending" && n.Text(3) == "upsert") {
       const int64_t seq = n.Int(0);
+      if (MergePatchable(change.fields)) {
+        // Each entry {"v", "hlc"} replaces the row's entry member by member, inside SQLite.
+        Result<sqlite3_stmt*> patch = sql.Get(
+            "UPDATE fs_outbox SET fields = json_patch(fields, ?1), schema_version = ?2 "
+            "WHERE seq = ?3");
+        if (!patch.ok()) return patch.status();
+        Stmt u(*patch);
+        u.Bind(1, change.fields.dump()).Bind(2, int64_t{change.schema_version}).Bind(3, seq);
+        rc = u.Step();
+        return rc == SQLITE_DONE ? Status::OK() : SqliteStatus(sql.db(), rc, "outbox");
+      }
       nlohmann::json fields = nlohmann::json::parse(n.Text(1));
       for (const auto& [name, value] : change.fields.items()) fields[name] = value;
       Result<sqlite3_stmt*> update =
