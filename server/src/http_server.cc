@@ -146,10 +146,31 @@ bool UintParam(const httplib::Request& req, const char* name, uint64_t lo, uint6
 
 }  // namespace
 
+namespace {
+
+std::unique_ptr<httplib::Server> NewServer(const HttpServerOptions& options, std::string* error) {
+  if (options.tls_cert_file.empty() && options.tls_key_file.empty()) {
+    return std::make_unique<httplib::Server>();
+  }
+  if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
+    *error = "TLS needs both a certificate and a key file";
+    return std::make_unique<httplib::Server>();
+  }
+  auto tls = std::make_unique<httplib::SSLServer>(options.tls_cert_file.c_str(),
+                                                  options.tls_key_file.c_str());
+  if (!tls->is_valid()) {
+    // Names the files, never their content.
+    *error = "cannot load the TLS certificate " + options.tls_cert_file + " with the key " +
+             options.tls_key_file + " (missing, unreadable, not PEM, or not a matching pair)";
+  }
+  return tls;
+}
+
+}  // namespace
+
 HttpServer::HttpServer(const SyncService* service, HttpServerOptions options)
-    : service_(service),
-      login_limiter_(options.login_limits, options.clock),
-      http_(std::make_unique<httplib::Server>()) {
+    : service_(service), login_limiter_(options.login_limits, options.clock) {
+  http_ = NewServer(options, &setup_error_);
   Routes();
 }
 
@@ -318,6 +339,7 @@ void HttpServer::Routes() {
 }
 
 Result<int> HttpServer::Bind(const std::string& host, int port) {
+  if (!setup_error_.empty()) return Status::InvalidArgument(setup_error_);
   const int bound = port == 0                         ? http_->bind_to_any_port(host)
                     : http_->bind_to_port(host, port) ? port
                                                       : -1;

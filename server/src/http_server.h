@@ -36,6 +36,10 @@ struct HttpServerOptions {
   LoginRateLimits login_limits;
   // Times the login rate limiter (monotonic); must outlive the server. nullptr: Clock::System().
   Clock* clock = nullptr;
+  // HTTPS (OpenSSL 3 through cpp-httplib) when both are set: PEM files of the certificate chain
+  // and of its private key. Both empty: plain HTTP (a TLS proxy in front, or loopback tests).
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 class HttpServer {
@@ -46,7 +50,8 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Binds `host:port` (port 0: any free port) and returns the bound port.
+  // Binds `host:port` (port 0: any free port) and returns the bound port. InvalidArgument when
+  // the TLS certificate or key could not be loaded (missing, unreadable, not matching).
   Result<int> Bind(const std::string& host, int port);
   // Serves until Stop(); blocks. Call after Bind().
   Status Run();
@@ -59,6 +64,7 @@ class HttpServer {
   void Routes();
 
   const SyncService* service_;
+  std::string setup_error_;  // why the TLS server could not be built; Bind reports it
   LoginRateLimiter login_limiter_;
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;

@@ -1,7 +1,7 @@
 // server/src/main.cc: fieldsync-server, the central sync peer.
 //
 // USAGE
-//   fieldsync-server serve --db sqlite:PATH --listen HOST:PORT
+//   fieldsync-server serve --db sqlite:PATH --listen HOST:PORT [--tls-cert PEM --tls-key PEM]
 //   fieldsync-server admin --db sqlite:PATH create-tenant TENANT NAME
 //   fieldsync-server admin --db sqlite:PATH add-team TENANT TEAM NAME
 //   fieldsync-server admin --db sqlite:PATH add-user TENANT USER ROLE [--team TEAM]...
@@ -13,7 +13,9 @@
 //   stops cleanly on SIGINT or SIGTERM.
 //   Failures go to stderr as one line `error: <code>: <message>`.
 //   Exit codes: 0 ok, 1 other error, 2 usage, 5 I/O error, 6 invalid input.
-//   The server speaks plain HTTP: put it behind a TLS terminator, or on loopback (protocol §2).
+//   With --tls-cert and --tls-key (PEM files) the server speaks HTTPS itself; a certificate or key
+//   that cannot be loaded fails at start (exit 6) naming the files. Without them it speaks plain
+//   HTTP: behind a TLS terminator, or on loopback only (protocol §2).
 #include <csignal>
 #include <cstdlib>
 #include <exception>
@@ -38,6 +40,7 @@ constexpr int kExitInvalidInput = 6;
 
 constexpr char kUsage[] =
     "usage: fieldsync-server serve --db sqlite:PATH --listen HOST:PORT\n"
+    "                              [--tls-cert CERT.pem --tls-key KEY.pem]\n"
     "       fieldsync-server admin --db sqlite:PATH create-tenant TENANT NAME\n"
     "       fieldsync-server admin --db sqlite:PATH add-team TENANT TEAM NAME\n"
     "       fieldsync-server admin --db sqlite:PATH add-user TENANT USER ROLE [--team TEAM]...\n"
@@ -82,14 +85,19 @@ bool ParseListen(const std::string& text, std::string* host, int* port) {
   return true;
 }
 
-int Serve(const std::string& db_url, const std::string& listen) {
+int Serve(const std::string& db_url, const std::string& listen, const std::string& tls_cert,
+          const std::string& tls_key) {
   std::string host;
   int port = 0;
   if (!ParseListen(listen, &host, &port)) return Usage("--listen expects HOST:PORT");
+  if (tls_cert.empty() != tls_key.empty()) return Usage("--tls-cert and --tls-key go together");
   Result<std::unique_ptr<Backend>> backend = OpenBackend(db_url);
   if (!backend.ok()) return Report(backend.status());
   SyncService service(backend->get(), Schema::FieldSales());
-  HttpServer http(&service);
+  HttpServerOptions http_options;
+  http_options.tls_cert_file = tls_cert;
+  http_options.tls_key_file = tls_key;
+  HttpServer http(&service, http_options);
 
   // SIGINT/SIGTERM are taken by a waiting thread instead of a handler, so stopping runs as
   // ordinary code. Blocked before any other thread starts, so every thread inherits the mask.
@@ -164,23 +172,29 @@ int Main(int argc, char** argv) {
   }
   const std::string mode = args[0];
   if (mode != "serve" && mode != "admin") return Usage("unknown command " + OneLine(mode));
-  std::string db, listen;
+  std::string db, listen, tls_cert, tls_key;
   std::vector<std::string> rest;
   for (size_t i = 1; i < args.size(); ++i) {
-    if ((args[i] == "--db" || args[i] == "--listen") && i + 1 < args.size()) {
-      (args[i] == "--db" ? db : listen) = args[i + 1];
-      ++i;
+    std::string* value = args[i] == "--db"         ? &db
+                         : args[i] == "--listen"   ? &listen
+                         : args[i] == "--tls-cert" ? &tls_cert
+                         : args[i] == "--tls-key"  ? &tls_key
+                                                   : nullptr;
+    if (value != nullptr && i + 1 < args.size()) {
+      *value = args[++i];
     } else {
       rest.push_back(args[i]);
     }
   }
   if (db.empty()) return Usage("--db sqlite:PATH is required");
   if (mode == "serve") {
-    if (!rest.empty()) return Usage("serve takes only --db and --listen");
+    if (!rest.empty()) return Usage("serve takes only --db, --listen, --tls-cert and --tls-key");
     if (listen.empty()) return Usage("--listen HOST:PORT is required");
-    return Serve(db, listen);
+    return Serve(db, listen, tls_cert, tls_key);
   }
-  if (!listen.empty()) return Usage("admin takes no --listen");
+  if (!listen.empty() || !tls_cert.empty() || !tls_key.empty()) {
+    return Usage("admin takes no --listen, --tls-cert or --tls-key");
+  }
   return Admin(db, rest);
 }
 

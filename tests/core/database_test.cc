@@ -270,7 +270,7 @@ TEST_CASE("dead letters list the changes the server refused, with the reason") {
 }
 
 TEST_CASE(
-    "a delete leaves a tombstone; purge erases the data once the delete "
+    "a delete leaves a tombstone, purge erases the data once the delete "
     "is sent") {
   Fixture f;
   auto id = f.db->Put("customers",

@@ -534,7 +534,7 @@ TEST_CASE("lifecycle suggestions change at the configured day boundaries") {
 
 // ---- Classification: RFM ---------------------------------------------------------------------
 
-TEST_CASE("RFM scores rank customers with orders by quintile; others score 1") {
+TEST_CASE("RFM scores rank customers with orders by quintile, others score 1") {
   QueryDb q;
   // Five buyers: r1 ordered longest ago, least often, least; r5 the opposite.
   for (int i = 1; i <= 5; ++i) {

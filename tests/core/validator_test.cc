@@ -517,7 +517,7 @@ TEST_CASE("malformed emails are refused with the reason") {
         "expected an email address as a string, got a number");
 }
 
-TEST_CASE("urls must be http or https with a host; scheme and host are lowercased") {
+TEST_CASE("urls must be http or https with a host, scheme and host are lowercased") {
   CHECK(Normalized("website", R"("https://www.MingHui.com.cn/About?x=Y#Top")") ==
         "https://www.minghui.com.cn/About?x=Y#Top");
   CHECK(Normalized("website", R"("HTTP://Example.COM")") == "http://example.com");

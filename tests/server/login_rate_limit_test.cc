@@ -26,12 +26,19 @@ struct LimitedServer {
   int port = 0;
 
   explicit LimitedServer(LoginRateLimits limits = {})
-      : http(world.service.get(), HttpServerOptions{limits, &clock}) {
+      : http(world.service.get(), Options(limits, &clock)) {
     Result<int> bound = http.Start("127.0.0.1", 0);
     REQUIRE(bound.ok());
     port = *bound;
   }
   ~LimitedServer() { http.Stop(); }
+
+  static HttpServerOptions Options(LoginRateLimits limits, Clock* clock) {
+    HttpServerOptions options;
+    options.login_limits = limits;
+    options.clock = clock;
+    return options;
+  }
 
   httplib::Result Login(const std::string& user, const std::string& password) const {
     httplib::Client c("127.0.0.1", port);

@@ -219,7 +219,7 @@ TEST_CASE("a conflict has the same id on every replica, and a new id when its he
   CHECK(Conflicts(Collection("customers"), "c1", two).at(0).id != id);
 }
 
-TEST_CASE("a base may name an edit that arrives later; that edit never becomes a head") {
+TEST_CASE("a base may name an edit that arrives later, and that edit never becomes a head") {
   NotesConflict n;
   const Change later =
       Upsert("customers", "c1", At(300, "b"), {{"notes", Val("Final", {n.li, n.wang})}});
@@ -362,7 +362,7 @@ TEST_CASE("append-only: a deleted visit stays deleted until re-created, then sho
 
 // ---- authorization and malformed changes -------------------------------------------------
 
-TEST_CASE("a rep may not write credit_level; managers, admins and the server may") {
+TEST_CASE("a rep may not write credit_level, managers, admins and the server may") {
   const Change change =
       Upsert("customers", "c1", At(100, "a"), {{"credit_level", Val("AAA")}, {"grade", Val("A")}});
   Status rep = Authorize(Collection("customers"), change, Role::kRep);

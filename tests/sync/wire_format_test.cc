@@ -117,7 +117,7 @@ TEST_CASE("wire: a delete round-trips without fields") {
   CheckSameChange(del, *back);
 }
 
-TEST_CASE("wire: a push states node and schema version once; changes that differ keep their own") {
+TEST_CASE("wire: a push states node and schema version once, changes that differ keep their own") {
   Change same = OneFieldEdit();
   same.schema_version = 2;
   Change older = FullChange();
