@@ -9,13 +9,16 @@
 #include "fieldsync/sync/replicator.h"
 
 #include <algorithm>
+#include <chrono>
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <utility>
 #include <vector>
 
+#include "backoff.h"
 #include "fieldsync/log.h"
+#include "fieldsync/secret.h"
 #include "fieldsync/sync/merge.h"
 
 namespace fieldsync::sync {
@@ -185,10 +188,18 @@ Status ErrorStatus(const HttpResponse& response, const std::string& what) {
 // State of one round.
 struct Replicator::Round {
   SyncProgress progress;
+  uint64_t epoch = 0;                       // cancel_epoch_ when the round started
+  const std::atomic<bool>* stop = nullptr;  // the loop's stop flag, for the loop's rounds
+  const std::atomic<uint64_t>* cancel_epoch = nullptr;
+  std::optional<int64_t> retry_after_ms;  // the server's last Retry-After, capped
   bool relogged = false;   // one re-login per round: a second 401 means the password is wrong
   int64_t t0 = 0, t1 = 0;  // device clock around the last exchange
   int64_t best_round_trip_ms = std::numeric_limits<int64_t>::max();
   std::optional<int64_t> skew_ms;
+
+  bool Cancelled() const {
+    return cancel_epoch->load() != epoch || (stop != nullptr && stop->load());
+  }
 
   void NoteServerTime(int64_t server_ms) {
     const int64_t rtt = t1 - t0;
@@ -200,12 +211,73 @@ struct Replicator::Round {
   }
 };
 
+const char* SyncPhaseName(SyncPhase phase) {
+  switch (phase) {
+    case SyncPhase::kLogin:
+      return "login";
+    case SyncPhase::kPush:
+      return "push";
+    case SyncPhase::kPull:
+      return "pull";
+    case SyncPhase::kWaiting:
+      return "waiting";
+    case SyncPhase::kDone:
+      return "done";
+  }
+  return "unknown";
+}
+
 Replicator::Replicator(Database* db, HttpClient* http, ReplicatorOptions options)
-    : db_(db), http_(http), options_(std::move(options)) {}
+    : db_(db), http_(http), options_(std::move(options)) {
+  uint64_t seed = options_.jitter_seed;
+  if (seed == 0) {
+    uint8_t bytes[sizeof(seed)] = {};
+    // Without the CSPRNG the jitter is still jitter: fall back to the clock.
+    if (SecureRandom(bytes, sizeof(bytes)).ok()) {
+      for (uint8_t b : bytes) seed = (seed << 8) | b;
+    } else {
+      seed = static_cast<uint64_t>(Clock::System()->MonotonicMicros());
+    }
+  }
+  jitter_.seed(seed);
+}
+
+Replicator::~Replicator() { Stop(); }
 
 Status Replicator::SyncOnce(SyncProgress* progress) {
-  std::lock_guard<std::mutex> lock(round_mu_);
+  bool busy = false;
+  return RunRound(progress, /*loop_round=*/false, &busy);
+}
+
+Status Replicator::RunRound(SyncProgress* progress, bool loop_round, bool* busy) {
+  if (progress != nullptr) *progress = SyncProgress();
+  std::unique_lock<std::mutex> lock(round_mu_, std::try_to_lock);
+  if (!lock.owns_lock()) {
+    *busy = true;
+    return Status::Unavailable("a sync round is already running");
+  }
   Round round;
+  round.cancel_epoch = &cancel_epoch_;
+  round.epoch = cancel_epoch_.load();
+  if (loop_round) round.stop = &stop_;
+  auto body = [&] { return RoundBody(round); };
+  Status s = options_.round_wrapper ? options_.round_wrapper(body) : body();
+  round.progress.phase = SyncPhase::kDone;
+  {
+    std::lock_guard<std::mutex> state(state_mu_);
+    last_.finished = true;
+    last_.status = s;
+    last_.progress = round.progress;
+    last_.ended_at_ms = DeviceNowMs();
+    last_.consecutive_failures = s.ok() ? 0 : last_.consecutive_failures + 1;
+    last_retry_after_ms_ = round.retry_after_ms;
+  }
+  Report(round);
+  if (progress != nullptr) *progress = round.progress;
+  return s;
+}
+
+Status Replicator::RoundBody(Round& round) {
   Status s = token_.empty() ? Login(round) : Status::OK();
   if (s.ok()) s = Push(round);
   if (s.ok()) s = Pull(round);
@@ -215,8 +287,140 @@ Status Replicator::SyncOnce(SyncProgress* progress) {
         [&](Database::SyncTransaction& txn) { return txn.SetSkewEstimate(skew); });
     if (s.ok()) s = t;
   }
-  if (progress != nullptr) *progress = round.progress;
   return s;
+}
+
+void Replicator::Report(Round& round) {
+  ProgressCallback callback;
+  {
+    std::lock_guard<std::mutex> state(state_mu_);
+    callback = callback_;
+  }
+  if (callback) callback(round.progress);
+}
+
+void Replicator::SetProgressCallback(ProgressCallback callback) {
+  std::lock_guard<std::mutex> state(state_mu_);
+  callback_ = std::move(callback);
+}
+
+RoundReport Replicator::LastRound() const {
+  std::lock_guard<std::mutex> state(state_mu_);
+  return last_;
+}
+
+void Replicator::Cancel() {
+  cancel_epoch_.fetch_add(1);
+  Notify();
+}
+
+void Replicator::Notify() {
+  // Taking the mutex orders this wake-up after a waiter's last predicate check.
+  { std::lock_guard<std::mutex> lock(wait_mu_); }
+  wait_cv_.notify_all();
+}
+
+void Replicator::Wait(int64_t delay_ms, const std::function<bool()>& interrupted) {
+  if (interrupted()) return;
+  if (options_.wait) {
+    options_.wait(delay_ms, interrupted);  // a draw of 0 too: tests see every wait
+    return;
+  }
+  if (delay_ms <= 0) return;
+  std::unique_lock<std::mutex> lock(wait_mu_);
+  wait_cv_.wait_for(lock, std::chrono::milliseconds(delay_ms), interrupted);
+}
+
+int64_t Replicator::BackoffDelayMs(int n) {
+  std::lock_guard<std::mutex> state(state_mu_);
+  return FullJitterMs(options_.retry, n, jitter_);
+}
+
+Status Replicator::Start(int64_t interval_ms) {
+  if (interval_ms <= 0) {
+    return Status::InvalidArgument("interval_ms must be positive, got " +
+                                   std::to_string(interval_ms));
+  }
+  std::lock_guard<std::mutex> lock(loop_mu_);
+  if (loop_.joinable()) return Status::FailedPrecondition("the sync loop is already running");
+  stop_.store(false);
+  wake_.store(false);
+  loop_running_.store(true);
+  loop_ = std::thread([this, interval_ms] { Loop(interval_ms); });
+  return Status::OK();
+}
+
+void Replicator::SyncNow() {
+  wake_.store(true);
+  Notify();
+}
+
+void Replicator::Stop() {
+  std::lock_guard<std::mutex> lock(loop_mu_);
+  if (!loop_.joinable()) return;
+  stop_.store(true);
+  Notify();
+  loop_.join();
+  loop_running_.store(false);
+}
+
+void Replicator::Loop(int64_t interval_ms) {
+  while (!stop_.load()) {
+    wake_.store(false);  // a SyncNow from now on asks for the round after this one
+    bool busy = false;
+    Status s = RunRound(nullptr, /*loop_round=*/true, &busy);
+    if (stop_.load()) break;
+    int64_t delay = interval_ms;
+    if (!s.ok() && !busy) {
+      // A busy round is someone else's round in progress: the interval is the right wait.
+      std::optional<int64_t> retry_after;
+      int failures = 1;
+      {
+        std::lock_guard<std::mutex> state(state_mu_);
+        retry_after = last_retry_after_ms_;
+        failures = last_.consecutive_failures;
+      }
+      delay = retry_after ? *retry_after
+                          : std::max(options_.retry.initial_delay_ms,
+                                     BackoffDelayMs(std::max(0, failures - 1)));
+    }
+    Wait(delay, [this] { return stop_.load() || wake_.load(); });
+  }
+}
+
+Result<HttpResponse> Replicator::SendWithRetries(Round& round, const HttpRequest& request) {
+  const SyncPhase phase = round.progress.phase;
+  const int max_attempts = std::max(1, options_.retry.max_attempts);
+  for (int attempt = 0;; ++attempt) {
+    if (round.Cancelled()) return Status::Aborted("sync round cancelled");
+    round.t0 = DeviceNowMs();
+    Result<HttpResponse> response = http_->Send(request);
+    round.t1 = DeviceNowMs();
+    std::optional<int64_t> retry_after_ms;
+    if (response.ok()) {
+      round.progress.bytes_sent += static_cast<int64_t>(response->bytes_sent);
+      round.progress.bytes_received += static_cast<int64_t>(response->bytes_received);
+      Report(round);
+      if (response->status != 429 && response->status < 500) return response;
+      if (response->retry_after_s) {
+        retry_after_ms = RetryAfterMs(options_.retry, *response->retry_after_s);
+      }
+    } else if (response.status().code() != StatusCode::kUnavailable) {
+      return response;  // a configuration or request problem: repeating it repeats it
+    }
+    round.retry_after_ms = retry_after_ms;
+    if (attempt + 1 >= max_attempts) return response;
+    const int64_t delay = retry_after_ms ? *retry_after_ms : BackoffDelayMs(attempt);
+    Log(LogLevel::kInfo, "replicator",
+        "retrying in " + std::to_string(delay) + " ms after " +
+            (response.ok() ? "HTTP " + std::to_string(response->status)
+                           : response.status().ToString()));
+    ++round.progress.retries;
+    round.progress.phase = SyncPhase::kWaiting;
+    Report(round);
+    Wait(delay, [&round] { return round.Cancelled(); });
+    round.progress.phase = phase;
+  }
 }
 
 Result<HttpResponse> Replicator::Call(Round& round, const std::string& method,
@@ -242,12 +446,8 @@ Result<HttpResponse> Replicator::Call(Round& round, const std::string& method,
         }
       }
     }
-    round.t0 = DeviceNowMs();
-    Result<HttpResponse> response = http_->Send(request);
-    round.t1 = DeviceNowMs();
+    Result<HttpResponse> response = SendWithRetries(round, request);
     if (!response.ok()) return response.status();
-    round.progress.bytes_sent += static_cast<int64_t>(response->bytes_sent);
-    round.progress.bytes_received += static_cast<int64_t>(response->bytes_received);
     if (response->status == 401 && authenticated && !round.relogged) {
       // An expired or revoked token: log in again and repeat the request (protocol §3.3).
       round.relogged = true;
@@ -264,6 +464,15 @@ Result<HttpResponse> Replicator::Call(Round& round, const std::string& method,
 }
 
 Status Replicator::Login(Round& round) {
+  const SyncPhase phase = round.progress.phase;
+  round.progress.phase = SyncPhase::kLogin;
+  Report(round);
+  Status s = LoginExchange(round);
+  round.progress.phase = phase;
+  return s;
+}
+
+Status Replicator::LoginExchange(Round& round) {
   LoginRequest request{options_.user, options_.password,
                        DeviceInfo{options_.device_name, options_.device_platform, db_->node_id()}};
   Result<HttpResponse> response =
@@ -287,6 +496,8 @@ Status Replicator::Push(Round& round) {
     size_t first = 0;
     size_t count = 0;
   };
+  round.progress.phase = SyncPhase::kPush;
+  Report(round);
   int64_t after_seq = 0;
   for (;;) {
     std::vector<Planned> plan;
@@ -377,10 +588,13 @@ Status Replicator::Push(Round& round) {
       return Status::OK();
     });
     FIELDSYNC_RETURN_IF_ERROR(acked);
+    Report(round);
   }
 }
 
 Status Replicator::Pull(Round& round) {
+  round.progress.phase = SyncPhase::kPull;
+  Report(round);
   std::string cursor;
   FIELDSYNC_RETURN_IF_ERROR(db_->RunSyncTransaction([&](Database::SyncTransaction& txn) {
     Result<std::string> c = txn.ReadCursor();
@@ -446,6 +660,7 @@ Status Replicator::Pull(Round& round) {
     });
     FIELDSYNC_RETURN_IF_ERROR(applied);
     round.progress.changes_pulled += static_cast<int64_t>(page->changes.size());
+    Report(round);
     cursor = page->next_cursor;
     if (!page->has_more) return Status::OK();
   }

@@ -11,13 +11,7 @@
 #include <string>
 #include <thread>
 
-#include "../core/test_util.h"
-#include "../server/server_test_util.h"
-#include "fieldsync/database.h"
-#include "fieldsync/http_client.h"
-#include "fieldsync/sync/merge.h"
-#include "fieldsync/sync/replicator.h"
-#include "http_server.h"
+#include "replicator_test_util.h"
 
 namespace fieldsync::sync {
 namespace {
@@ -27,85 +21,13 @@ using nlohmann::json;
 constexpr char kCustomer[] = "cust-minghui-0001";
 constexpr char kOtherCustomer[] = "cust-minghui-0002";
 
-server::ServiceOptions RealClock() {
-  server::ServiceOptions options;
-  // The tablets stamp changes with the real clock: the server must not think they are ahead.
-  options.now_ms = [] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  };
-  return options;
-}
+using testing::Server;
 
-struct Server {
-  server::testing::World world{RealClock()};
-  server::HttpServer http{world.service.get()};
-  std::string url;
-
-  Server() {
-    Result<int> port = http.Start("127.0.0.1", 0);
-    REQUIRE(port.ok());
-    url = "http://127.0.0.1:" + std::to_string(*port);
-  }
-  ~Server() { http.Stop(); }
-};
-
-struct Tablet {
-  std::unique_ptr<Database> db;
-  std::unique_ptr<HttpClient> http;
-  std::unique_ptr<Replicator> repl;
-
+// The original fixture: a tablet built from the server, as the first tests wrote it.
+struct Tablet : testing::Tablet {
   Tablet(const fieldsync::testing::TempDir& dir, const std::string& user, const Server& server,
-         uint8_t key_seed) {
-    Result<std::unique_ptr<Database>> opened =
-        Database::Create(dir.File(user + ".db"), fieldsync::testing::TestKey(key_seed));
-    REQUIRE(opened.ok());
-    db = std::move(*opened);
-    http = NewCurlHttpClient({});
-    ReplicatorOptions options;
-    options.server_url = server.url;
-    options.user = user;
-    options.password = server::testing::kPassword;
-    options.device_name = user + "的 iPad";
-    options.device_platform = "ios 17.2";
-    repl = std::make_unique<Replicator>(db.get(), http.get(), options);
-  }
-
-  SyncProgress Sync() {
-    SyncProgress progress;
-    Status s = repl->SyncOnce(&progress);
-    REQUIRE_MESSAGE(s.ok(), s.message());
-    return progress;
-  }
-
-  json Get(const std::string& collection, const std::string& id) {
-    Result<std::string> r = db->Get(collection, id);
-    REQUIRE_MESSAGE(r.ok(), r.status().message());
-    return json::parse(*r);
-  }
-
-  int64_t PendingCount() {
-    Result<PendingSummary> p = db->Pending();
-    REQUIRE(p.ok());
-    return p->count;
-  }
-
-  // The open conflicts of a record, from its stored merge state.
-  std::vector<Conflict> ConflictsOf(const std::string& collection, const std::string& id) {
-    std::vector<Conflict> out;
-    Status s = db->RunSyncTransaction([&](Database::SyncTransaction& txn) -> Status {
-      Result<std::optional<std::string>> stored = txn.ReadSyncState(collection, id);
-      if (!stored.ok()) return stored.status();
-      if (!stored->has_value()) return Status::NotFound("no merge state");
-      Result<RecordState> state = RecordStateFromJson(json::parse(**stored));
-      if (!state.ok()) return state.status();
-      out = Conflicts(*db->schema().Collection(collection), id, *state);
-      return Status::OK();
-    });
-    REQUIRE_MESSAGE(s.ok(), s.message());
-    return out;
-  }
+         uint8_t key_seed)
+      : testing::Tablet(dir, user, server.url, key_seed) {}
 };
 
 TEST_CASE("two tablets converge through the real server, refusals become dead letters") {

@@ -12,6 +12,7 @@
 // Thread safety: a handle's shared_mutex is held shared by ordinary calls (Database serializes
 // writes itself) and exclusively by the key changes, which use the writer connection outside
 // Database's own write lock and, for rotation, need the file with no reader connection leased.
+#include "capi/capi_handles.h"
 #include "fieldsync/fieldsync.h"
 #include "text/json_depth.h"
 #include "text/utf8.h"
@@ -36,14 +37,6 @@
 #include "fieldsync/schema.h"
 #include "fieldsync/status.h"
 #include "fieldsync/store.h"
-
-// The opaque handle of fieldsync.h.
-struct fieldsync_db {
-  std::shared_mutex mu;
-  // Null once a fieldsync_db_clear closed the database but failed to destroy it.
-  std::unique_ptr<fieldsync::Database> db;
-  std::string path;  // kept for a retried fieldsync_db_clear
-};
 
 namespace {
 
