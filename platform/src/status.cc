@@ -32,6 +32,8 @@ const char* StatusCodeName(StatusCode code) {
       return "failed_precondition";
     case StatusCode::kInternal:
       return "internal";
+    case StatusCode::kCancelled:
+      return "cancelled";
   }
   // A code read back from an integer (the C API, a stored value) may be out of range; naming it
   // rather than crashing keeps the error report useful.

@@ -392,7 +392,7 @@ Result<HttpResponse> Replicator::SendWithRetries(Round& round, const HttpRequest
   const SyncPhase phase = round.progress.phase;
   const int max_attempts = std::max(1, options_.retry.max_attempts);
   for (int attempt = 0;; ++attempt) {
-    if (round.Cancelled()) return Status::Aborted("sync round cancelled");
+    if (round.Cancelled()) return Status::Cancelled("sync round cancelled");
     round.t0 = DeviceNowMs();
     Result<HttpResponse> response = http_->Send(request);
     round.t1 = DeviceNowMs();

@@ -93,7 +93,8 @@ static void test_version_and_code_names(void) {
   CHECK(strcmp(fieldsync_error_code_name(FIELDSYNC_ERR_INVALID_ARGUMENT), "invalid_argument") == 0);
   CHECK(strcmp(fieldsync_error_code_name(FIELDSYNC_ERR_WRONG_KEY), "wrong_key") == 0);
   CHECK(strcmp(fieldsync_error_code_name(FIELDSYNC_ERR_INTERNAL), "internal") == 0);
-  CHECK(strcmp(fieldsync_error_code_name(11), "unknown") == 0);
+  CHECK(strcmp(fieldsync_error_code_name(FIELDSYNC_ERR_CANCELLED), "cancelled") == 0);
+  CHECK(strcmp(fieldsync_error_code_name(12), "unknown") == 0);
   CHECK(strcmp(fieldsync_error_code_name(-1), "unknown") == 0);
 }
 

@@ -32,6 +32,7 @@ TEST_CASE("every status code has its stable snake_case name") {
       {StatusCode::kAborted, "aborted"},
       {StatusCode::kFailedPrecondition, "failed_precondition"},
       {StatusCode::kInternal, "internal"},
+      {StatusCode::kCancelled, "cancelled"},
   };
   for (const auto& entry : expected) {
     CAPTURE(entry.second);

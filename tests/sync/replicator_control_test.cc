@@ -113,7 +113,7 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("a Retry-After sets the wait: seconds, HTTP-date, capped; then the round goes through") {
+TEST_CASE("a Retry-After sets the wait: seconds, HTTP-date, capped, then the round goes through") {
   Server server;
   fieldsync::testing::TempDir dir;
   const std::time_t now = std::time(nullptr);
@@ -160,7 +160,7 @@ TEST_CASE("attempts run out: the round fails Unavailable and the outbox stays") 
   CHECK(last.consecutive_failures == 1);
 }
 
-TEST_CASE("Cancel ends a Retry-After wait at once; the round returns Aborted") {
+TEST_CASE("Cancel ends a Retry-After wait at once, the round returns Cancelled") {
   FlakyFront front({Scripted{503, {{"Retry-After", "30"}}}}, 0);
   fieldsync::testing::TempDir dir;
   ReplicatorOptions options = OptionsFor("zhang", front.url());
@@ -179,12 +179,12 @@ TEST_CASE("Cancel ends a Retry-After wait at once; the round returns Aborted") {
   a.repl->Cancel();
   REQUIRE(round.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
   Status s = round.get();
-  CHECK(s.code() == StatusCode::kAborted);
+  CHECK(s.code() == StatusCode::kCancelled);
   CHECK(MsSince(start) < 5000);  // far below the 30 s the server asked for
   CHECK(front.requests() == 1);
 }
 
-TEST_CASE("Cancel during a multi-page pull keeps whole pages; the next round resumes") {
+TEST_CASE("Cancel during a multi-page pull keeps whole pages, the next round resumes") {
   Server server(/*max_batch_changes=*/2);
   fieldsync::testing::TempDir dir;
   Tablet a(dir, "zhang", server.url, 1);
@@ -198,7 +198,7 @@ TEST_CASE("Cancel during a multi-page pull keeps whole pages; the next round res
   });
   SyncProgress progress;
   Status s = b.repl->SyncOnce(&progress);
-  CHECK(s.code() == StatusCode::kAborted);
+  CHECK(s.code() == StatusCode::kCancelled);
   CHECK(progress.changes_pulled == 2);
   int present = 0;
   for (const std::string& id : ids) present += b.db->Get("customers", id).ok() ? 1 : 0;
@@ -295,7 +295,7 @@ TEST_CASE("a second SyncOnce while a round runs returns Unavailable at once") {
   CHECK(server.Feed().size() == 1);
 }
 
-TEST_CASE("the loop syncs, SyncNow wakes it early, Stop joins; start arguments are checked") {
+TEST_CASE("the loop syncs, SyncNow wakes it early, Stop joins, start arguments are checked") {
   Server server;
   fieldsync::testing::TempDir dir;
   Tablet a(dir, "zhang", server.url, 1);
@@ -368,7 +368,7 @@ TEST_CASE("the loop backs off after failures, and Stop cancels a round in its wa
   const Clock::time_point stopping = Clock::now();
   b.repl->Stop();
   CHECK(MsSince(stopping) < 2000);
-  CHECK(b.repl->LastRound().status.code() == StatusCode::kAborted);
+  CHECK(b.repl->LastRound().status.code() == StatusCode::kCancelled);
 }
 
 }  // namespace

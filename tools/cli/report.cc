@@ -25,6 +25,7 @@ int ExitCodeFor(StatusCode code) {
     case StatusCode::kAborted:
     case StatusCode::kFailedPrecondition:
     case StatusCode::kInternal:
+    case StatusCode::kCancelled:
       break;
   }
   return kExitFailure;

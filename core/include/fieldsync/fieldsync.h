@@ -39,6 +39,8 @@
  *                          change the state first
  *     INTERNAL             a bug in fieldsync (including any C++ exception caught at this
  *                          boundary, and running out of memory)
+ *     CANCELLED            the host asked to stop (fieldsync_replicator_cancel); what was
+ *                          applied before stays applied, the rest is done by the next round
  *   `message` is readable English naming what was wrong, always NUL-terminated and valid UTF-8.
  *   A longer message is cut at a character boundary (never inside a multibyte sequence) and
  *   ends with "...".
@@ -96,7 +98,8 @@ enum {
   FIELDSYNC_ERR_UNAVAILABLE = 7,
   FIELDSYNC_ERR_ABORTED = 8,
   FIELDSYNC_ERR_FAILED_PRECONDITION = 9,
-  FIELDSYNC_ERR_INTERNAL = 10
+  FIELDSYNC_ERR_INTERNAL = 10,
+  FIELDSYNC_ERR_CANCELLED = 11
 };
 
 /* Size of fieldsync_error.message, including its terminating NUL. */

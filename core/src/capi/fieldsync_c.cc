@@ -60,6 +60,7 @@ FIELDSYNC_SAME_CODE(FIELDSYNC_ERR_CORRUPTION, kCorruption);
 FIELDSYNC_SAME_CODE(FIELDSYNC_ERR_IO_ERROR, kIOError);
 FIELDSYNC_SAME_CODE(FIELDSYNC_ERR_UNAVAILABLE, kUnavailable);
 FIELDSYNC_SAME_CODE(FIELDSYNC_ERR_ABORTED, kAborted);
+FIELDSYNC_SAME_CODE(FIELDSYNC_ERR_CANCELLED, kCancelled);
 FIELDSYNC_SAME_CODE(FIELDSYNC_ERR_FAILED_PRECONDITION, kFailedPrecondition);
 FIELDSYNC_SAME_CODE(FIELDSYNC_ERR_INTERNAL, kInternal);
 #undef FIELDSYNC_SAME_CODE
@@ -528,7 +529,7 @@ fieldsync_db* OpenHandle(bool create, const char* path, const fieldsync_key* key
 extern "C" {
 
 const char* fieldsync_error_code_name(int code) noexcept {
-  if (code < FIELDSYNC_OK || code > FIELDSYNC_ERR_INTERNAL) return "unknown";
+  if (code < FIELDSYNC_OK || code > FIELDSYNC_ERR_CANCELLED) return "unknown";
   return fieldsync::StatusCodeName(static_cast<StatusCode>(code));
 }
 

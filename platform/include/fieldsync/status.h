@@ -43,6 +43,7 @@ enum class StatusCode : int {
   kAborted = 8,
   kFailedPrecondition = 9,
   kInternal = 10,
+  kCancelled = 11,  // the caller asked to stop (Replicator::Cancel); nothing half-applied
 };
 
 // Stable snake_case name of a code ("wrong_key"); printed by the CLI and carried by the C API.
@@ -73,6 +74,9 @@ class [[nodiscard]] Status {
     return Status(StatusCode::kFailedPrecondition, std::move(msg));
   }
   static Status Internal(std::string msg) { return Status(StatusCode::kInternal, std::move(msg)); }
+  static Status Cancelled(std::string msg) {
+    return Status(StatusCode::kCancelled, std::move(msg));
+  }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

@@ -22,7 +22,7 @@
  *   UNAVAILABLE          the network or the server failed after the retries, or another round
  *                        of this replicator is running (returned at once: rounds never overlap
  *                        and never queue). Try again later; nothing is lost.
- *   ABORTED              cancelled (fieldsync_replicator_cancel or _stop). Pages applied so far
+ *   CANCELLED            cancelled (fieldsync_replicator_cancel or _stop). Pages applied so far
  *                        stay applied, with their cursor.
  *   FAILED_PRECONDITION  the server refuses this user or device, the password is wrong, or the
  *                        database handle was closed by a failed fieldsync_db_clear: a person
@@ -106,7 +106,7 @@ bool fieldsync_replicator_sync_once(fieldsync_replicator* repl,
                                     fieldsync_error* out_error) FIELDSYNC_NOEXCEPT;
 
 /* Cancels the rounds in progress at their next safe point (at once during a wait); they fail
- * with ABORTED. Rounds started after this returns are not affected. NULL is a no-op. */
+ * with CANCELLED. Rounds started after this returns are not affected. NULL is a no-op. */
 void fieldsync_replicator_cancel(fieldsync_replicator* repl) FIELDSYNC_NOEXCEPT;
 
 /* Sets the progress callback (NULL `fn`: none). */

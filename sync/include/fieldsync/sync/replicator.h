@@ -35,9 +35,8 @@
 // Cancellation: Cancel() (any thread) stops the rounds in progress at the next safe point: before
 // an HTTP call, between pages and batches, and at once during a wait. An HTTP exchange already
 // under way is finished first (it is bounded by the request timeout) and its result applied, so
-// nothing the server acknowledged is forgotten. The round then returns Aborted ("cancelled"):
-// the status code set has no Cancelled, and Aborted means "restart the round", which is what a
-// cancelled round needs. Rounds started after Cancel() returned are not affected.
+// nothing the server acknowledged is forgotten. The round then returns Cancelled. Rounds started
+// after Cancel() returned are not affected.
 //
 // One round at a time: a SyncOnce while another round (another thread's SyncOnce, or the
 // background loop's) is running returns Unavailable ("a sync round is already running") at once,
@@ -149,7 +148,7 @@ class Replicator {
 
   // One sync round on this thread; `progress` (may be null) is reset and filled in. Errors say
   // what to do: Unavailable retry later (network, server, or another round running);
-  // Aborted: cancelled; FailedPrecondition (forbidden, wrong password, ...) needs a person;
+  // Cancelled: Cancel() or Stop(); FailedPrecondition (forbidden, wrong password, ...) needs a person;
   // Corruption: a bug or a bad server.
   Status SyncOnce(SyncProgress* progress);
 
