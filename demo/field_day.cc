@@ -1,30 +1,27 @@
-// fieldsync-demo: a sales rep's field day, offline, on the encrypted field-sales database.
+// fieldsync-demo: a sales team's field day, end to end: three tablets working offline and syncing
+// through a fieldsync server, on the embedded default (SQLite), with no external service.
 //
-// Creates a fieldsync::Database (the data model of docs/schema.md on the encrypted store) in a
-// fresh temporary directory, keyed by a demo passphrase that is never printed. Two reps, rep-li
-// and rep-wang, record their day without a network: customers (Chinese companies and a private
-// dealer, grades A to E, phones typed the way reps type them), contacts, visits with summaries
-// and next actions, and orders. A bad phone number and an unknown grade are refused, naming both
-// fields, and nothing is written. The database is closed, a wrong passphrase is refused, and it
-// is reopened with the right one. Then it prints, as aligned tables for a sales manager:
-//   - the customer list, each phone as typed and as stored (E.164);
-//   - search results for a name (张伟), pinyin initials (zw), a traditional form (客戶 finds
-//     客户通) and a phone fragment;
-//   - rep-li's agenda: next actions due today, overdue ones, and customers not contacted within
-//     their grade's cadence;
-//   - one customer's timeline of visits, orders and contacts;
-//   - the edits waiting to be synced (count and age of the oldest);
-//   - the header facts (Store::ReadInfo, readable without the key);
-//   - a search of the raw bytes of the database file and its WAL for every name, phone number
-//     and visit summary: none appears in the clear.
-// Finally it destroys the database and removes the directory (--keep keeps them for
-// fieldsync-cli).
+// What it runs, in a fresh temporary directory:
+//   - a fieldsync server in this process (the server library's HttpServer on 127.0.0.1, a free
+//     port chosen by the OS) over a SQLite store; the admin functions create the tenant, the
+//     team 华东一组 with manager 陈敏 and reps 李娜 and 王磊, and share the key account 明辉贸易
+//     (owned by 李娜) with the team;
+//   - three tablets, each its own passphrase-encrypted Database file with its own fixed clock
+//     (ManualClock): the day is yesterday (Beijing date) at fixed hours, so what wins and what
+//     lands on which agenda is the same on every run;
+//   - history from earlier weeks, a morning sync, then a day offline: new customers (Chinese
+//     names, phones as typed), visits with next actions, a refused bad input, and both reps
+//     editing the SAME customer's phone (last writer wins) and notes (kept as a conflict);
+//   - an evening sync of every tablet with sync::Replicator over libcurl.
+// What it prints, for a sales manager (Chinese, with English headings): the converged customer
+// card, the notes conflict (both values, authors, times), each rep's agenda, the manager's list
+// of the day's visits, search by Chinese and pinyin within each person's scope, and a check that
+// no name or phone is in the clear in the tablets' files. Every expectation is checked; the
+// demo ends with the list of checks.
 //
-// Dates are relative to the real clock (a visit "3 days ago", a next action due "today"), and
-// the agenda is asked at a fixed time of today, 12:00 Beijing time, so what lands where is the
-// same whatever day it runs. The agenda's "today" is the UTC date (see core/src/query).
-//
-// Exits 0 on success; on any unexpected error prints `error: <code>: <message>` and exits 1.
+// Exits 0 when every check passes; 1 if any fails or an operation returns an error
+// (`error: <code>: <message>`); 2 on a bad argument. --keep keeps the directory. Passwords and
+// passphrases are demo constants, never printed.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -32,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -39,116 +37,56 @@
 
 #include <nlohmann/json.hpp>
 
+#include "admin.h"
+#include "backend.h"
+#include "console_table.h"
 #include "fieldsync/calendar.h"
 #include "fieldsync/clock.h"
 #include "fieldsync/database.h"
 #include "fieldsync/env.h"
+#include "fieldsync/http_client.h"
 #include "fieldsync/key_provider.h"
 #include "fieldsync/secret.h"
 #include "fieldsync/status.h"
 #include "fieldsync/store.h"
+#include "fieldsync/sync/merge.h"
+#include "fieldsync/sync/replicator.h"
+#include "http_server.h"
+#include "sync_service.h"
 
 namespace {
 
 using fieldsync::Database;
 using fieldsync::Result;
 using fieldsync::Status;
-using fieldsync::Store;
+using fieldsync::demo::PrintSection;
+using fieldsync::demo::PrintTable;
+using fieldsync::demo::Table;
 using Json = nlohmann::ordered_json;
 
-// Only for this demo; a real app asks the user or gets a key from the platform keystore.
-constexpr std::string_view kDemoPassphrase = "demo: lantern-orchard-47-tide";
+constexpr int64_t kMsPerMinute = 60000;
+constexpr int64_t kMsPerHour = 60 * kMsPerMinute;
+constexpr int64_t kMsPerDay = 24 * kMsPerHour;
+constexpr int64_t kBeijingOffsetMs = 8 * kMsPerHour;
 
-constexpr int64_t kMsPerDay = 86400000;
-constexpr int64_t kMsPerHour = 3600000;
-constexpr int kNoDue = -1000;  // a visit without a next action due date
+// Only for this demo; a real server gets passwords from its admins, a real tablet its key from
+// the platform keystore.
+constexpr std::string_view kDemoPassword = "demo: 华东-lantern-orchard-47";
+constexpr std::string_view kDemoPassphrase = "demo: tablet-tide-93-";
 
-// ---- The field day ---------------------------------------------------------------------------
+constexpr char kTenant[] = "huadong";
+constexpr char kTeam[] = "east1";
+constexpr char kSharedCustomer[] = "C-0001";  // 明辉贸易: 李娜's key account, shared with the team
 
-struct CustomerSeed {
-  const char* name;  // also how the demo refers to the customer below
-  const char* kind;
-  const char* company;
-  const char* region;
-  const char* grade;
-  const char* owner_rep;
-  const char* phone;  // as the rep typed it
-};
-
-const CustomerSeed kCustomers[] = {
-    {"明辉贸易", "company", "上海明辉贸易有限公司", "华东", "A", "rep-li", "138 0013 8000"},
-    {"华信科技", "company", "北京华信科技有限公司", "华北", "B", "rep-li", "(010) 6552 9988"},
-    {"瑞丰物流", "company", "深圳市瑞丰物流有限公司", "华南", "A", "rep-li", "0755-8632 1100"},
-    {"客户通", "company", "杭州客户通网络科技有限公司", "华东", "B", "rep-li", "+86 137 5566 1200"},
-    {"周文斌", "person", "苏州文斌五金商行", "华东", "C", "rep-li", "136-2231-7788"},
-    {"锦程建材", "company", "成都锦程建材有限公司", "西南", "E", "rep-li", "188 0280 3344"},
-    {"恒达电子", "company", "广州恒达电子有限公司", "华南", "C", "rep-wang", "+86 139-1024-5678"},
-    {"青禾食品", "company", "杭州青禾食品有限公司", "华东", "D", "rep-wang", "0571 8702 3456"},
-};
-
-struct ContactSeed {
-  const char* customer;
+struct Person {
+  const char* user;  // the login name; also owner_rep and a visit's rep
   const char* name;
-  const char* title;
-  const char* decision_role;
-  const char* phone;
-  const char* email;
+  const char* role;
 };
 
-const ContactSeed kContacts[] = {
-    {"明辉贸易", "张伟", "采购总监", "decision_maker", "139 1761 2233",
-     "zhangwei@minghui-trade.cn"},
-    {"华信科技", "王芳", "总经理", "decision_maker", "135 0101 8866", "wangfang@huaxin-tech.cn"},
-    {"瑞丰物流", "刘洋", "运营经理", "influencer", "+86 186-2000-4512", "liuyang@ruifeng56.cn"},
-    {"客户通", "陈静", "行政主管", "purchaser", "137 1888 0021", "chenjing@kehutong.cn"},
-};
-
-struct VisitSeed {
-  const char* customer;
-  const char* contact;  // nullptr: nobody in particular
-  const char* rep;
-  int days_ago;
-  const char* time;  // Beijing time
-  const char* channel;
-  const char* summary;
-  const char* outcome;      // nullptr: none
-  const char* next_action;  // nullptr: none
-  int due_in_days;          // kNoDue: no due date; 0: today; -1: yesterday
-};
-
-const VisitSeed kVisits[] = {
-    {"明辉贸易", "张伟", "rep-li", 20, "15:00", "phone", "电话回访，确认下半年采购计划",
-     "计划三季度扩建仓库", nullptr, kNoDue},
-    {"明辉贸易", "张伟", "rep-li", 3, "10:00", "in_person", "介绍新款重型货架，张总关心交货期",
-     "同意试用两组样品", "送样品并报价", 0},
-    {"华信科技", "王芳", "rep-li", 9, "14:30", "meeting", "演示仓储管理方案，王总要求分期付款",
-     nullptr, "提交分期付款方案", -1},
-    {"瑞丰物流", "刘洋", "rep-li", 12, "09:30", "in_person", "季度回顾，货架使用正常", "暂无新需求",
-     nullptr, kNoDue},
-    {"客户通", "陈静", "rep-li", 2, "16:00", "video", "视频沟通办公家具需求", nullptr,
-     "发送产品目录", 5},
-    {"周文斌", nullptr, "rep-li", 45, "11:00", "phone", "电话问候，周老板近期不进货", nullptr,
-     nullptr, kNoDue},
-    {"恒达电子", nullptr, "rep-wang", 1, "10:30", "in_person", "拜访工厂，了解产线改造计划",
-     nullptr, "约技术交流会", 0},
-};
-
-struct OrderSeed {
-  const char* customer;
-  int days_ago;
-  const char* amount;
-  const char* products;  // JSON
-};
-
-const OrderSeed kOrders[] = {
-    {"明辉贸易", 40, "128000",
-     R"([{"sku":"HS-200","name":"重型货架","quantity":40,"unit_price":"3200"}])"},
-    {"瑞丰物流", 75, "45600.5",
-     R"([{"sku":"LS-120","name":"轻型货架","quantity":60,"unit_price":"760"},)"
-     R"({"sku":"TR-01","name":"周转箱","quantity":1,"unit_price":"0.5"}])"},
-};
-
-// ---- Output ----------------------------------------------------------------------------------
+const Person kManager{"chen.min", "陈敏", "manager"};
+const Person kLi{"li.na", "李娜", "rep"};
+const Person kWang{"wang.lei", "王磊", "rep"};
 
 int Fail(const Status& status) {
   std::fprintf(stderr, "error: %s: %s\n", fieldsync::StatusCodeName(status.code()),
@@ -156,100 +94,69 @@ int Fail(const Status& status) {
   return 1;
 }
 
-// Terminal columns taken by a UTF-8 string: East Asian wide characters take two.
-size_t DisplayWidth(std::string_view s) {
-  size_t width = 0;
-  for (size_t i = 0; i < s.size();) {
-    const auto lead = static_cast<unsigned char>(s[i]);
-    uint32_t cp = lead;
-    size_t len = 1;
-    if (lead >= 0xF0) {
-      cp = lead & 0x07u;
-      len = 4;
-    } else if (lead >= 0xE0) {
-      cp = lead & 0x0Fu;
-      len = 3;
-    } else if (lead >= 0xC0) {
-      cp = lead & 0x1Fu;
-      len = 2;
-    }
-    for (size_t k = 1; k < len && i + k < s.size(); ++k) {
-      cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3Fu);
-    }
-    i += len;
-    const bool wide = (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) ||
-                      (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
-                      (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
-                      (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x20000 && cp <= 0x3FFFD);
-    width += wide ? 2 : 1;
+// ---- Time: the field day is yesterday's Beijing date, at fixed hours --------------------------
+
+using fieldsync::calendar::FloorDiv;
+
+struct FieldDay {
+  int64_t day = 0;  // days since 1970-01-01 of the Beijing date
+
+  // Milliseconds since the epoch of `hh:mm` Beijing time, `offset` days from the field day.
+  int64_t At(int64_t offset, int hh, int mm) const {
+    return (day + offset) * kMsPerDay + (hh * 60 + mm) * kMsPerMinute - kBeijingOffsetMs;
   }
-  return width;
+  std::string Date(int64_t offset = 0) const {
+    return fieldsync::calendar::FormatDate(day + offset);
+  }
+};
+
+// "2026-11-22T09:30:00+08:00": how a tablet writes a local time.
+std::string BeijingIso(int64_t ms) {
+  const int64_t local = ms + kBeijingOffsetMs;
+  const int64_t day = FloorDiv(local, kMsPerDay);
+  const int64_t minutes = (local - day * kMsPerDay) / kMsPerMinute;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "T%02d:%02d:00+08:00", static_cast<int>(minutes / 60),
+                static_cast<int>(minutes % 60));
+  return fieldsync::calendar::FormatDate(day) + buf;
 }
 
-std::string PadRight(std::string_view s, size_t width) {
-  std::string out(s);
-  for (size_t w = DisplayWidth(s); w < width; ++w) out += ' ';
-  return out;
+// "09:30" or "11-05 09:30" (Beijing) for a time on or off the field day.
+std::string BeijingShort(int64_t ms, const FieldDay& field_day) {
+  const int64_t local = ms + kBeijingOffsetMs;
+  const int64_t day = FloorDiv(local, kMsPerDay);
+  const int64_t minutes = (local - day * kMsPerDay) / kMsPerMinute;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%02d:%02d", static_cast<int>(minutes / 60),
+                static_cast<int>(minutes % 60));
+  if (day == field_day.day) return buf;
+  return fieldsync::calendar::FormatDate(day).substr(5) + " " + buf;
 }
 
-using Table = std::vector<std::vector<std::string>>;
-
-// A header row, a rule and the rows, columns aligned by display width, indented by `indent`.
-void PrintTable(const std::vector<std::string>& columns, const Table& rows,
-                const std::string& indent = "  ") {
-  std::vector<size_t> widths;
-  for (const std::string& c : columns) widths.push_back(DisplayWidth(c));
-  for (const auto& row : rows) {
-    for (size_t i = 0; i < row.size() && i < widths.size(); ++i) {
-      widths[i] = std::max(widths[i], DisplayWidth(row[i]));
+// A stored UTC datetime ("2026-11-22T01:30:00.000Z") as milliseconds; nullopt if not one.
+std::optional<int64_t> ParseUtc(std::string_view text) {
+  auto digits = [&](size_t pos, size_t n) -> std::optional<int64_t> {
+    if (pos + n > text.size()) return std::nullopt;
+    int64_t v = 0;
+    for (size_t i = pos; i < pos + n; ++i) {
+      if (text[i] < '0' || text[i] > '9') return std::nullopt;
+      v = v * 10 + (text[i] - '0');
     }
-  }
-  auto print_row = [&](const std::vector<std::string>& cells) {
-    std::string line = indent;
-    for (size_t i = 0; i < cells.size(); ++i) {
-      // The last column is not padded: no trailing spaces.
-      line += i + 1 < cells.size() ? PadRight(cells[i], widths[i]) + "  " : cells[i];
-    }
-    std::printf("%s\n", line.c_str());
+    return v;
   };
-  print_row(columns);
-  std::vector<std::string> rule;
-  for (size_t w : widths) rule.push_back(std::string(w, '-'));
-  print_row(rule);
-  for (const auto& row : rows) print_row(row);
-}
-
-void PrintSection(const char* number, const char* chinese, const char* english) {
-  std::printf("\n%s  %s  %s\n", number, chinese, english);
-}
-
-std::string Hex(const uint8_t* p, size_t n) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out += kDigits[p[i] >> 4];
-    out += kDigits[p[i] & 0x0F];
-  }
-  return out;
-}
-
-// "128000" → "128,000", "45600.5" → "45,600.5" (a canonical decimal string, see docs/schema.md).
-std::string GroupThousands(const std::string& amount) {
-  const size_t start = !amount.empty() && amount[0] == '-' ? 1 : 0;
-  const size_t point = std::min(amount.find('.'), amount.size());
-  std::string out = amount.substr(0, start);
-  for (size_t i = start; i < point; ++i) {
-    if (i > start && (point - i) % 3 == 0) out += ',';
-    out += amount[i];
-  }
-  return out + amount.substr(point);
+  const auto y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2), h = digits(11, 2),
+             mi = digits(14, 2);
+  if (!y || !mo || !d || !h || !mi) return std::nullopt;
+  return fieldsync::calendar::DaysFromCivil(*y, static_cast<int>(*mo), static_cast<int>(*d)) *
+             kMsPerDay +
+         *h * kMsPerHour + *mi * kMsPerMinute;
 }
 
 // ---- JSON ------------------------------------------------------------------------------------
 
 Result<Json> ParseJson(const std::string& text, const char* what) {
   Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Status::Internal(std::string(what) + " is not JSON: " + text);
+  if (j.is_discarded()) return Status::Internal(std::string(what) + " is not JSON");
   return j;
 }
 
@@ -263,458 +170,782 @@ int64_t Int(const Json& j, const char* key) {
   return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
 }
 
-std::string Joined(const Json& j, const char* key) {
-  std::string out;
-  const auto it = j.find(key);
-  if (it == j.end() || !it->is_array()) return out;
-  for (const Json& v : *it) {
-    if (!v.is_string()) continue;
-    out += (out.empty() ? "" : ", ") + v.get<std::string>();
+std::string Text(const nlohmann::json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_array()) {
+    std::string out;
+    for (const auto& e : v) out += (out.empty() ? "" : ", ") + Text(e);
+    return out;
   }
-  return out;
+  return v.dump();
 }
-
-// ---- Dates -----------------------------------------------------------------------------------
-
-using fieldsync::calendar::DaysFromCivil;
-using fieldsync::calendar::FloorDiv;
-
-std::string DateOf(int64_t days) { return fieldsync::calendar::FormatDate(days); }
-
-// Parses the digits of text[pos, pos + n); nullopt if any is not a digit.
-std::optional<int64_t> Digits(std::string_view text, size_t pos, size_t n) {
-  if (pos + n > text.size()) return std::nullopt;
-  int64_t v = 0;
-  for (size_t i = pos; i < pos + n; ++i) {
-    if (text[i] < '0' || text[i] > '9') return std::nullopt;
-    v = v * 10 + (text[i] - '0');
-  }
-  return v;
-}
-
-std::optional<int64_t> DayOf(std::string_view date) {
-  const auto y = Digits(date, 0, 4), m = Digits(date, 5, 2), d = Digits(date, 8, 2);
-  if (!y || !m || !d) return std::nullopt;
-  return DaysFromCivil(*y, *m, *d);
-}
-
-// A stored UTC datetime ("2024-03-15T01:30:00.000Z") as Beijing time ("2024-03-15 09:30"); a
-// bare date is returned as it is.
-std::string BeijingTime(const std::string& utc) {
-  const std::optional<int64_t> day = DayOf(utc);
-  const auto hh = Digits(utc, 11, 2), mm = Digits(utc, 14, 2);
-  if (!day || !hh || !mm) return utc;
-  const int64_t minutes = *day * 1440 + (*hh + 8) * 60 + *mm;
-  const int64_t local_day = FloorDiv(minutes, 1440);
-  const int64_t in_day = minutes - local_day * 1440;
-  char buf[64];
-  std::snprintf(buf, sizeof buf, " %02lld:%02lld", static_cast<long long>(in_day / 60),
-                static_cast<long long>(in_day % 60));
-  return DateOf(local_day) + buf;
-}
-
-// "今天", "昨天", "3 天前", "5 天后" for a date relative to `today`.
-std::string Relative(int64_t day, int64_t today) {
-  const int64_t diff = today - day;
-  if (diff == 0) return "今天";
-  if (diff == 1) return "昨天";
-  if (diff == -1) return "明天";
-  return diff > 0 ? std::to_string(diff) + " 天前" : std::to_string(-diff) + " 天后";
-}
-
-std::string DateWithRelative(const std::string& date, int64_t today) {
-  const std::optional<int64_t> day = DayOf(date);
-  return day ? date + "（" + Relative(*day, today) + "）" : date;
-}
-
-// ---- Labels ----------------------------------------------------------------------------------
 
 std::string Label(std::string_view value) {
   static const std::map<std::string_view, const char*> kLabels = {
-      {"in_person", "面谈"},    {"phone", "电话"},       {"email", "邮件"},
-      {"meeting", "会议"},      {"video", "视频"},       {"decision_maker", "决策者"},
-      {"influencer", "影响者"}, {"purchaser", "采购者"}, {"user", "使用者"},
-      {"company", "企业"},      {"person", "个人"},      {"customers", "客户"},
-      {"contacts", "联系人"},   {"name", "名称"},        {"phones", "电话"},
-      {"emails", "邮箱"},       {"visit", "拜访"},       {"order", "订单"},
-      {"contact", "联系人"},
+      {"in_person", "面谈"}, {"phone", "电话"},       {"email", "邮件"},  {"meeting", "会议"},
+      {"video", "视频"},     {"company", "企业"},     {"person", "个人"}, {"rep", "销售代表"},
+      {"manager", "经理"},   {"kind", "类型"},        {"name", "名称"},   {"region", "区域"},
+      {"grade", "等级"},     {"owner_rep", "负责人"}, {"phones", "电话"}, {"notes", "备注"},
   };
   const auto it = kLabels.find(value);
   return it != kLabels.end() ? it->second : std::string(value);
 }
 
-// The name of the field a search hit matched, in Chinese.
-std::string FieldLabel(const std::string& field) {
-  if (field == "company") return "公司全称";
-  if (field == "email") return "邮箱";
-  return Label(field);
-}
+// ---- Checks: every expectation of the story, printed at the end -----------------------------
 
-// ---- The demo --------------------------------------------------------------------------------
+class Checks {
+ public:
+  // Records `what` as passed or failed; returns `ok`.
+  bool Expect(bool ok, std::string what) {
+    items_.emplace_back(ok, std::move(what));
+    if (!ok) std::printf("  ✗ 检查失败 CHECK FAILED: %s\n", items_.back().second.c_str());
+    return ok;
+  }
+  size_t count() const { return items_.size(); }
+  bool all_passed() const {
+    return std::all_of(items_.begin(), items_.end(), [](const auto& i) { return i.first; });
+  }
+  void Print() const {
+    Table rows;
+    for (const auto& [ok, what] : items_) rows.push_back({ok ? "通过 ok" : "失败 FAILED", what});
+    PrintTable({"结果", "检查 expectation"}, rows);
+  }
 
-// What the demo wrote: the ids the database gave its records, and how many there are.
-struct Written {
-  std::map<std::string, std::string> customer_ids;  // name → id
-  std::map<std::string, std::string> contact_ids;   // name → id
-  std::map<std::string, std::string> names_by_id;   // customer id → name
-  int records = 0;
+ private:
+  std::vector<std::pair<bool, std::string>> items_;
 };
 
-Result<std::string> IdOf(const std::map<std::string, std::string>& ids, const char* name) {
-  const auto it = ids.find(name);
-  if (it == ids.end()) return Status::Internal(std::string("the demo has no record ") + name);
-  return it->second;
-}
+// ---- The server and the tablets --------------------------------------------------------------
 
-Status PutRecord(Database& db, const char* collection, const Json& record, std::string* id,
-                 Written* w) {
-  Result<std::string> put = db.Put(collection, record.dump());
-  if (!put.ok()) return put.status().WithContext(collection);
-  if (id != nullptr) *id = *put;
-  ++w->records;
+// The fieldsync server, in this process: the same library fieldsync-server runs, so no second
+// process to start, find a port for, or clean up after a failure; requests still go over real
+// HTTP on 127.0.0.1.
+struct Server {
+  std::unique_ptr<fieldsync::server::Backend> backend;
+  std::unique_ptr<fieldsync::server::SyncService> service;
+  std::unique_ptr<fieldsync::server::HttpServer> http;
+  std::string url;
+
+  ~Server() {
+    if (http) http->Stop();
+  }
+};
+
+Status StartServer(const std::string& dir, Server* server) {
+  namespace srv = fieldsync::server;
+  Result<std::unique_ptr<srv::Backend>> backend = srv::OpenBackend("sqlite:" + dir + "/server.db");
+  if (!backend.ok()) return backend.status();
+  server->backend = std::move(*backend);
+  srv::Backend* b = server->backend.get();
+  FIELDSYNC_RETURN_IF_ERROR(srv::AdminCreateTenant(b, kTenant, "华东办公家具有限公司"));
+  FIELDSYNC_RETURN_IF_ERROR(srv::AdminAddTeam(b, kTenant, kTeam, "华东一组"));
+  for (const Person* p : {&kManager, &kLi, &kWang}) {
+    FIELDSYNC_RETURN_IF_ERROR(srv::AdminAddUser(b, kTenant, p->user, p->role, {kTeam},
+                                                std::string(kDemoPassword) + p->user));
+  }
+  // Shared before it is first pushed: a feed entry keeps the scope its record had when it was
+  // written, so only what is written after the share reaches the team.
+  FIELDSYNC_RETURN_IF_ERROR(srv::AdminShareCustomer(b, kTenant, kSharedCustomer, kTeam));
+  // The server's clock is the real one: the tablets' replicators estimate their skew against it
+  // from the machine's clock, which is also real (their own clocks are fixed, see Tablet).
+  server->service = std::make_unique<srv::SyncService>(b, fieldsync::Schema::FieldSales());
+  server->http = std::make_unique<srv::HttpServer>(server->service.get());
+  Result<int> port = server->http->Start("127.0.0.1", 0);
+  if (!port.ok()) return port.status();
+  server->url = "http://127.0.0.1:" + std::to_string(*port);
   return Status::OK();
 }
 
-Status WriteFieldDay(Database& db, int64_t today, Written* w) {
-  for (const CustomerSeed& c : kCustomers) {
-    const Json record = {{"kind", c.kind},     {"name", c.name},   {"company", c.company},
-                         {"region", c.region}, {"grade", c.grade}, {"owner_rep", c.owner_rep},
-                         {"phones", {c.phone}}};
-    std::string id;
-    FIELDSYNC_RETURN_IF_ERROR(PutRecord(db, "customers", record, &id, w));
-    w->customer_ids[c.name] = id;
-    w->names_by_id[id] = c.name;
+// One person's tablet: an encrypted Database on its own clock, and its replicator. The clock
+// is set before each action, so the HLC of every edit (and so what wins) is fixed.
+struct Tablet {
+  const Person* person = nullptr;
+  std::string label;  // "李娜的平板"
+  std::string path;
+  fieldsync::ManualClock clock;
+  std::unique_ptr<Database> db;
+  std::unique_ptr<fieldsync::HttpClient> http;
+  std::unique_ptr<fieldsync::sync::Replicator> repl;
+
+  int64_t now_ms = 0;  // what `clock` reads, in milliseconds
+
+  void SetTime(int64_t ms) {
+    now_ms = ms;
+    clock.SetWallMicros(ms * 1000);
   }
-  for (const ContactSeed& c : kContacts) {
-    Result<std::string> customer = IdOf(w->customer_ids, c.customer);
-    if (!customer.ok()) return customer.status();
-    const Json record = {{"customer", *customer}, {"name", c.name},
-                         {"title", c.title},      {"decision_role", c.decision_role},
-                         {"phones", {c.phone}},   {"email", c.email}};
-    std::string id;
-    FIELDSYNC_RETURN_IF_ERROR(PutRecord(db, "contacts", record, &id, w));
-    w->contact_ids[c.name] = id;
+};
+
+Result<std::unique_ptr<Tablet>> NewTablet(const std::string& dir, const Person& person,
+                                          const std::string& url, int64_t start_ms) {
+  auto t = std::make_unique<Tablet>();
+  t->person = &person;
+  t->label = std::string(person.name) + "的平板";
+  t->path = dir + "/" + person.user + ".db";
+  t->SetTime(start_ms);
+  fieldsync::DatabaseOptions options;
+  options.clock = &t->clock;
+  const fieldsync::PassphraseKeyProvider key(std::string(kDemoPassphrase) + person.user);
+  Result<std::unique_ptr<Database>> db = Database::Create(t->path, key, options);
+  if (!db.ok()) return db.status().WithContext(t->label);
+  t->db = std::move(*db);
+  t->http = fieldsync::NewCurlHttpClient({});
+  fieldsync::sync::ReplicatorOptions repl;
+  repl.server_url = url;
+  repl.user = person.user;
+  repl.password = std::string(kDemoPassword) + person.user;
+  repl.device_name = t->label;
+  repl.device_platform = "android 14";
+  t->repl = std::make_unique<fieldsync::sync::Replicator>(t->db.get(), t->http.get(), repl);
+  return t;
+}
+
+// ---- Writing: what the tablets record, logged for the "offline day" table --------------------
+
+struct Story {
+  FieldDay day;
+  std::map<std::string, std::string> names;  // customer and contact id → name
+  Table day_log;                             // 时间, 谁, 做了什么
+  Table sync_log;
+
+  void Log(const Tablet& t, const std::string& what) {
+    day_log.push_back({BeijingShort(t.now_ms, day), t.person->name, what});
   }
-  for (const VisitSeed& v : kVisits) {
-    Result<std::string> customer = IdOf(w->customer_ids, v.customer);
-    if (!customer.ok()) return customer.status();
-    Json record = {{"customer", *customer},
-                   {"rep", v.rep},
-                   {"start", DateOf(today - v.days_ago) + "T" + v.time + ":00+08:00"},
-                   {"channel", v.channel},
-                   {"summary", v.summary}};
-    if (v.contact != nullptr) {
-      Result<std::string> contact = IdOf(w->contact_ids, v.contact);
-      if (!contact.ok()) return contact.status();
-      record["contact"] = *contact;
-    }
-    if (v.outcome != nullptr) record["outcome"] = v.outcome;
-    if (v.next_action != nullptr) record["next_action"] = v.next_action;
-    if (v.due_in_days != kNoDue) record["next_action_due"] = DateOf(today + v.due_in_days);
-    FIELDSYNC_RETURN_IF_ERROR(PutRecord(db, "visits", record, nullptr, w));
+  std::string NameOf(const std::string& id) const {
+    const auto it = names.find(id);
+    return it != names.end() ? it->second : id;
   }
-  for (const OrderSeed& o : kOrders) {
-    Result<std::string> customer = IdOf(w->customer_ids, o.customer);
-    if (!customer.ok()) return customer.status();
-    Result<Json> products = ParseJson(o.products, "an order's products");
-    if (!products.ok()) return products.status();
-    const Json record = {{"customer", *customer},
-                         {"date", DateOf(today - o.days_ago)},
-                         {"amount", o.amount},
-                         {"currency", "CNY"},
-                         {"products", *products}};
-    FIELDSYNC_RETURN_IF_ERROR(PutRecord(db, "orders", record, nullptr, w));
+};
+
+Result<std::string> AddCustomer(Tablet& t, Story& story, Json record, bool log = true) {
+  record["owner_rep"] = t.person->user;
+  Result<std::string> id = t.db->Put("customers", record.dump());
+  if (!id.ok()) return id.status().WithContext("customer " + Str(record, "name"));
+  story.names[*id] = Str(record, "name");
+  if (log) {
+    story.Log(t, "新客户 " + Str(record, "name") + "（" + Str(record, "grade") + " 级，电话 " +
+                     Text(record["phones"]) + "）");
+  }
+  return id;
+}
+
+Result<std::string> AddContact(Tablet& t, Story& story, const std::string& customer, Json record) {
+  record["customer"] = customer;
+  Result<std::string> id = t.db->Put("contacts", record.dump());
+  if (!id.ok()) return id.status().WithContext("contact " + Str(record, "name"));
+  story.names[*id] = Str(record, "name");
+  return id;
+}
+
+struct VisitSeed {
+  const char* channel;
+  const char* summary;
+  const char* outcome;      // nullptr: none
+  const char* next_action;  // nullptr: none
+  int due_in_days;          // from the field day
+};
+
+Status AddVisit(Tablet& t, Story& story, const std::string& customer, const std::string& contact,
+                const VisitSeed& v, bool log = true) {
+  Json record = {{"customer", customer},
+                 {"rep", t.person->user},
+                 {"start", BeijingIso(t.now_ms)},
+                 {"channel", v.channel},
+                 {"summary", v.summary}};
+  if (!contact.empty()) record["contact"] = contact;
+  if (v.outcome != nullptr) record["outcome"] = v.outcome;
+  if (v.next_action != nullptr) {
+    record["next_action"] = v.next_action;
+    record["next_action_due"] = story.day.Date(v.due_in_days);
+  }
+  Result<std::string> id = t.db->Put("visits", record.dump());
+  if (!id.ok()) return id.status().WithContext("visit");
+  if (log) {
+    std::string what =
+        "拜访 " + story.NameOf(customer) + "（" + Label(v.channel) + "）：" + v.summary;
+    if (v.next_action != nullptr) what += std::string("；下一步：") + v.next_action;
+    story.Log(t, what);
   }
   return Status::OK();
 }
 
-// A rep types a mobile number with a digit missing and a grade that does not exist: the record
-// is refused with both fields named, and nothing is written.
-Status ShowBadInputRefused(Database& db) {
+Status EditCustomer(Tablet& t, Story& story, const std::string& id, const Json& patch) {
+  FIELDSYNC_RETURN_IF_ERROR(t.db->Update("customers", id, patch.dump()).WithContext(t.label));
+  std::string what = "修改 " + story.NameOf(id) + "：";
+  bool first = true;
+  for (const auto& [field, value] : patch.items()) {
+    what += (first ? "" : "，") + Label(field) + " → " + Text(value);
+    first = false;
+  }
+  story.Log(t, what);
+  return Status::OK();
+}
+
+// Earlier weeks: the customers each rep already had before the field day.
+Status WriteHistory(Tablet& li, Tablet& wang, Story& story) {
+  const FieldDay& d = story.day;
+  li.SetTime(d.At(-60, 10, 0));
+  Result<std::string> minghui = AddCustomer(li, story,
+                                            {{"id", kSharedCustomer},
+                                             {"kind", "company"},
+                                             {"name", "明辉贸易"},
+                                             {"company", "上海明辉贸易有限公司"},
+                                             {"region", "华东"},
+                                             {"grade", "A"},
+                                             {"phones", {"021 6288 1000"}},
+                                             {"notes", "老客户，每季度采购货架"}},
+                                            false);
+  if (!minghui.ok()) return minghui.status();
+  Result<std::string> huaxin = AddCustomer(li, story,
+                                           {{"kind", "company"},
+                                            {"name", "华信科技"},
+                                            {"company", "北京华信科技有限公司"},
+                                            {"region", "华北"},
+                                            {"grade", "B"},
+                                            {"phones", {"(010) 6552 9988"}}},
+                                           false);
+  if (!huaxin.ok()) return huaxin.status();
+  Result<std::string> zhou = AddCustomer(li, story,
+                                         {{"kind", "person"},
+                                          {"name", "周文斌"},
+                                          {"company", "苏州文斌五金商行"},
+                                          {"region", "华东"},
+                                          {"grade", "C"},
+                                          {"phones", {"136-2231-7788"}}},
+                                         false);
+  if (!zhou.ok()) return zhou.status();
+  Result<std::string> zhang = AddContact(li, story, *minghui,
+                                         {{"name", "张伟"},
+                                          {"title", "采购总监"},
+                                          {"decision_role", "decision_maker"},
+                                          {"phones", {"139 1761 2233"}},
+                                          {"email", "zhangwei@minghui-trade.cn"}});
+  if (!zhang.ok()) return zhang.status();
+  Result<std::string> wangfang =
+      AddContact(li, story, *huaxin,
+                 {{"name", "王芳"}, {"title", "总经理"}, {"decision_role", "decision_maker"}});
+  if (!wangfang.ok()) return wangfang.status();
+  li.SetTime(d.At(-45, 11, 0));
+  FIELDSYNC_RETURN_IF_ERROR(AddVisit(
+      li, story, *zhou, "", {"phone", "电话问候，周老板近期不进货", nullptr, nullptr, 0}, false));
+  li.SetTime(d.At(-20, 15, 0));
+  FIELDSYNC_RETURN_IF_ERROR(
+      AddVisit(li, story, *minghui, *zhang,
+               {"phone", "电话回访，确认下半年采购计划", "计划三季度扩建仓库", nullptr, 0}, false));
+  li.SetTime(d.At(-9, 14, 30));
+  FIELDSYNC_RETURN_IF_ERROR(AddVisit(
+      li, story, *huaxin, *wangfang,
+      {"meeting", "演示仓储管理方案，王总要求分期付款", nullptr, "提交分期付款方案", -1}, false));
+
+  wang.SetTime(d.At(-60, 9, 0));
+  Result<std::string> hengda = AddCustomer(wang, story,
+                                           {{"kind", "company"},
+                                            {"name", "恒达电子"},
+                                            {"company", "广州恒达电子有限公司"},
+                                            {"region", "华南"},
+                                            {"grade", "C"},
+                                            {"phones", {"+86 139-1024-5678"}}},
+                                           false);
+  if (!hengda.ok()) return hengda.status();
+  wang.SetTime(d.At(-40, 10, 30));
+  return AddVisit(wang, story, *hengda, "",
+                  {"in_person", "拜访工厂，了解产线改造计划", nullptr, nullptr, 0}, false);
+}
+
+// A rep types a mobile number with a digit missing and a grade that does not exist: refused,
+// both fields named, nothing queued.
+Status TryBadInput(Tablet& t, Story& story, Checks& checks) {
   const Json record = {{"kind", "company"},
                        {"name", "宏远机电"},
                        {"phones", {"138 0013 800"}},
                        {"grade", "A+"},
-                       {"owner_rep", "rep-li"}};
-  Result<fieldsync::PendingSummary> before = db.Pending();
+                       {"owner_rep", t.person->user}};
+  Result<fieldsync::PendingSummary> before = t.db->Pending();
   if (!before.ok()) return before.status();
-  Result<std::string> put = db.Put("customers", record.dump());
-  if (put.ok()) return Status::Internal("a customer with a bad phone and grade was written");
-  const Status& s = put.status();
-  if (s.code() != fieldsync::StatusCode::kInvalidArgument ||
-      s.message().find("phones[0]") == std::string::npos ||
-      s.message().find("grade") == std::string::npos) {
-    return s;
-  }
-  Result<fieldsync::PendingSummary> after = db.Pending();
+  Result<std::string> put = t.db->Put("customers", record.dump());
+  Result<fieldsync::PendingSummary> after = t.db->Pending();
   if (!after.ok()) return after.status();
-  if (after->count != before->count) return Status::Internal("a refused record was queued");
-
-  std::printf("\n  错误输入被拒绝，字段逐一指出，什么都没有写入：\n");
-  std::printf("    录入     %s\n", record.dump().c_str());
-  // The message is "invalid customers record: <field>: <why>; <field>: <why>": one per line.
-  const std::string& msg = s.message();
-  const size_t colon = msg.find(": ");
-  std::printf("    拒绝     %s: %s\n", fieldsync::StatusCodeName(s.code()),
-              msg.substr(0, colon == std::string::npos ? msg.size() : colon + 1).c_str());
-  for (size_t pos = colon == std::string::npos ? msg.size() : colon + 2; pos < msg.size();) {
-    const size_t end = std::min(msg.find("; ", pos), msg.size());
-    std::printf("               %s\n", msg.substr(pos, end - pos).c_str());
-    pos = end + 2;
-  }
+  const std::string msg = put.ok() ? std::string() : put.status().message();
+  checks.Expect(!put.ok() && put.status().code() == fieldsync::StatusCode::kInvalidArgument &&
+                    msg.find("phones[0]") != std::string::npos &&
+                    msg.find("grade") != std::string::npos && after->count == before->count,
+                "录入错误被拒绝并指出字段，未写入 (bad phone and grade refused, nothing queued)");
+  story.Log(t, "录入 宏远机电（电话 138 0013 800，等级 A+）→ 被拒绝：电话号码和等级无效，未保存");
   return Status::OK();
 }
 
-Status ShowWrongPassphraseIsRefused(const std::string& path) {
-  const fieldsync::PassphraseKeyProvider wrong("not the demo passphrase");
-  Result<std::unique_ptr<Database>> db = Database::Open(path, wrong);
-  if (db.ok()) return Status::Internal("a wrong passphrase opened the database");
-  if (!db.status().IsWrongKey()) return db.status();
-  std::printf("  用错误口令打开：被拒绝（%s）\n", fieldsync::StatusCodeName(db.status().code()));
-  return Status::OK();
-}
+// The field day itself, offline on both reps' tablets. Returns the ids it created.
+struct DayIds {
+  std::string ruifeng, qinghe;
+};
 
-Status ShowCustomers(Database& db, const Written& w) {
-  std::vector<std::pair<std::string, std::vector<std::string>>> rows;  // (sort key, cells)
-  for (const CustomerSeed& c : kCustomers) {
-    Result<std::string> id = IdOf(w.customer_ids, c.name);
-    if (!id.ok()) return id.status();
-    Result<std::string> text = db.Get("customers", *id);
-    if (!text.ok()) return text.status();
-    Result<Json> r = ParseJson(*text, "a customer");
-    if (!r.ok()) return r.status();
-    rows.push_back({Str(*r, "grade"),
-                    {Str(*r, "grade"), Str(*r, "name"), Label(Str(*r, "kind")), Str(*r, "company"),
-                     Str(*r, "region"), Str(*r, "owner_rep"), c.phone, Joined(*r, "phones")}});
-  }
-  std::stable_sort(rows.begin(), rows.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
-  Table table;
-  for (auto& row : rows) table.push_back(std::move(row.second));
-  PrintTable(
-      {"等级", "客户", "类型", "公司全称", "区域", "负责人", "电话（录入）", "电话（E.164）"},
-      table);
-  return Status::OK();
-}
-
-Status ShowSearch(Database& db, const Written& w, const char* query, const char* what) {
-  Result<std::vector<fieldsync::SearchHit>> hits = db.Search(query);
-  if (!hits.ok()) return hits.status();
-  std::printf("\n  搜索“%s”（%s）：%zu 条结果\n", query, what, hits->size());
-  if (hits->empty()) return Status::Internal(std::string("no hit for ") + query);
-  Table table;
-  for (const fieldsync::SearchHit& h : *hits) {
-    Result<Json> r = ParseJson(h.record_json, "a search hit");
-    if (!r.ok()) return r.status();
-    std::string customer;
-    if (h.collection == "contacts") {
-      const auto it = w.names_by_id.find(Str(*r, "customer"));
-      customer = it != w.names_by_id.end() ? it->second : Str(*r, "customer");
-    } else {
-      customer = Str(*r, "company");
+Status WriteFieldDay(Tablet& li, Tablet& wang, Story& story, Checks& checks, DayIds* ids) {
+  const FieldDay& d = story.day;
+  li.SetTime(d.At(0, 9, 30));
+  const std::string zhang = [&] {
+    for (const auto& [id, name] : story.names) {
+      if (name == "张伟") return id;
     }
-    const std::string title = Str(*r, "title");
-    table.push_back({Label(h.collection), Str(*r, "name") + (title.empty() ? "" : "，" + title),
-                     customer, FieldLabel(h.field), Joined(*r, "phones")});
-  }
-  PrintTable({"类别", "名称", "所属客户 / 公司", "匹配字段", "电话"}, table, "    ");
+    return std::string();
+  }();
+  FIELDSYNC_RETURN_IF_ERROR(AddVisit(
+      li, story, kSharedCustomer, zhang,
+      {"in_person", "介绍新款重型货架，张总关心交货期", "同意试用两组样品", "送样品并报价", 0}));
+  li.SetTime(d.At(0, 9, 45));
+  FIELDSYNC_RETURN_IF_ERROR(
+      EditCustomer(li, story, kSharedCustomer,
+                   {{"phones", {"021 6288 1088"}},
+                    {"notes", "前台说总机改号了；张总要样品先送两组，周五前报价"}}));
+
+  wang.SetTime(d.At(0, 10, 10));
+  Result<std::string> qinghe = AddCustomer(wang, story,
+                                           {{"kind", "company"},
+                                            {"name", "青禾食品"},
+                                            {"company", "杭州青禾食品有限公司"},
+                                            {"region", "华东"},
+                                            {"grade", "D"},
+                                            {"phones", {"0571 8702 3456"}}});
+  if (!qinghe.ok()) return qinghe.status();
+  ids->qinghe = *qinghe;
+  FIELDSYNC_RETURN_IF_ERROR(AddVisit(
+      wang, story, *qinghe, "", {"video", "视频沟通办公家具需求", nullptr, "约样板间参观", 0}));
+
+  li.SetTime(d.At(0, 11, 0));
+  FIELDSYNC_RETURN_IF_ERROR(TryBadInput(li, story, checks));
+  li.SetTime(d.At(0, 11, 20));
+  Result<std::string> ruifeng = AddCustomer(li, story,
+                                            {{"kind", "company"},
+                                             {"name", "瑞丰物流"},
+                                             {"company", "深圳市瑞丰物流有限公司"},
+                                             {"region", "华南"},
+                                             {"grade", "A"},
+                                             {"phones", {"0755-8632 1100"}}});
+  if (!ruifeng.ok()) return ruifeng.status();
+  ids->ruifeng = *ruifeng;
+  FIELDSYNC_RETURN_IF_ERROR(
+      AddVisit(li, story, *ruifeng, "",
+               {"in_person", "首次拜访，新仓库需要重型货架", nullptr, "发送产品目录", 2}));
+
+  // The customer calls 王磊, not 李娜: the same card, edited on a second tablet, later that day.
+  wang.SetTime(d.At(0, 15, 30));
+  return EditCustomer(
+      wang, story, kSharedCustomer,
+      {{"phones", {"021 6288 1099"}}, {"notes", "客户来电：采购部搬到新址，报价请直接发给张伟"}});
+}
+
+// ---- Sync ------------------------------------------------------------------------------------
+
+Status SyncTablet(Tablet& t, Story& story, int64_t at_ms) {
+  t.SetTime(at_ms);
+  fieldsync::sync::SyncProgress p;
+  Status s = t.repl->SyncOnce(&p);
+  if (!s.ok()) return s.WithContext(t.label + " sync");
+  story.sync_log.push_back({BeijingShort(at_ms, story.day), t.label,
+                            std::to_string(p.changes_pushed), std::to_string(p.changes_refused),
+                            std::to_string(p.changes_pulled),
+                            std::to_string(p.bytes_sent + p.bytes_received)});
   return Status::OK();
 }
 
-Status ShowAgenda(Database& db, const char* rep, int64_t now_ms, int64_t today) {
-  Result<std::string> text = db.Agenda(rep, now_ms);
+void PrintSyncLog(Story& story) {
+  PrintTable({"时间", "设备", "上传 pushed", "被拒 refused", "下载 pulled", "字节 bytes"},
+             story.sync_log);
+  story.sync_log.clear();
+}
+
+// ---- Reading: the card, the conflict, agendas, the manager's list ----------------------------
+
+Result<nlohmann::json> CustomerCard(Tablet& t) {
+  Result<std::string> text = t.db->Get("customers", kSharedCustomer);
+  if (!text.ok()) return text.status().WithContext(t.label);
+  nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded()) return Status::Internal("a customer is not JSON");
+  return j;
+}
+
+// The open conflicts of the shared customer, from the tablet's stored merge state (what
+// `fieldsync-cli conflicts` reads).
+Result<std::vector<fieldsync::sync::Conflict>> ConflictsOf(Tablet& t) {
+  std::vector<fieldsync::sync::Conflict> out;
+  Status s = t.db->RunSyncTransaction([&](Database::SyncTransaction& txn) -> Status {
+    Result<std::optional<std::string>> stored = txn.ReadSyncState("customers", kSharedCustomer);
+    if (!stored.ok()) return stored.status();
+    if (!stored->has_value()) return Status::OK();
+    Result<fieldsync::sync::RecordState> state =
+        fieldsync::sync::RecordStateFromJson(nlohmann::json::parse(**stored, nullptr, false));
+    if (!state.ok()) return state.status();
+    out = fieldsync::sync::Conflicts(*t.db->schema().Collection("customers"), kSharedCustomer,
+                                     *state);
+    return Status::OK();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Status ShowCard(std::vector<Tablet*> tablets, Story& story, Checks& checks) {
+  std::vector<nlohmann::json> cards;
+  for (Tablet* t : tablets) {
+    Result<nlohmann::json> card = CustomerCard(*t);
+    if (!card.ok()) return card.status();
+    cards.push_back(std::move(*card));
+  }
+  const nlohmann::json& card = cards[0];
+  Table rows;
+  for (const char* field :
+       {"name", "company", "kind", "grade", "region", "owner_rep", "phones", "notes"}) {
+    std::string value = card.contains(field) ? Text(card[field]) : "";
+    if (std::string_view(field) == "kind") value = Label(value);
+    if (std::string_view(field) == "owner_rep") {
+      for (const Person* p : {&kLi, &kWang, &kManager}) {
+        if (value == p->user) value = std::string(p->name) + "（" + p->user + "）";
+      }
+    }
+    rows.push_back({std::string_view(field) == "company" ? "公司全称" : Label(field), value});
+  }
+  std::printf("  %s（%s）\n", story.NameOf(kSharedCustomer).c_str(), kSharedCustomer);
+  PrintTable({"字段", "内容"}, rows, "    ");
+  bool identical = true;
+  std::string who;
+  for (size_t i = 0; i < tablets.size(); ++i) {
+    identical = identical && cards[i] == card;
+    who += (i ? " = " : "") + tablets[i]->label;
+  }
+  std::printf("\n  %s：逐字段%s。\n", who.c_str(),
+              identical ? "相同 (identical)" : "不同 (DIFFER)");
+  if (!identical) {
+    for (size_t i = 0; i < tablets.size(); ++i) {
+      std::printf("    %s: %s\n", tablets[i]->label.c_str(), cards[i].dump().c_str());
+    }
+  }
+  checks.Expect(identical, "三台平板上的客户卡片逐字段一致 (the card converged on all tablets)");
+  checks.Expect(card.value("phones", nlohmann::json()) == nlohmann::json({"+862162881099"}),
+                "电话取当天较晚的修改（王磊 15:30）(later phone edit wins: +862162881099)");
+  return Status::OK();
+}
+
+Status ShowConflict(Tablet& li, Tablet& wang, Story& story, Checks& checks) {
+  Result<std::vector<fieldsync::sync::Conflict>> on_li = ConflictsOf(li);
+  if (!on_li.ok()) return on_li.status();
+  Result<std::vector<fieldsync::sync::Conflict>> on_wang = ConflictsOf(wang);
+  if (!on_wang.ok()) return on_wang.status();
+  Result<nlohmann::json> card = CustomerCard(li);
+  if (!card.ok()) return card.status();
+  const bool one_each = on_li->size() == 1 && on_wang->size() == 1;
+  checks.Expect(one_each, "两台平板各记录一条冲突 (one open conflict on each rep's tablet)");
+  if (!one_each) return Status::OK();
+  const fieldsync::sync::Conflict& c = (*on_li)[0];
+  checks.Expect(c.field == "notes" && c.id == (*on_wang)[0].id,
+                "冲突在“备注”字段，两台平板上编号相同 (on notes, same conflict id on both)");
+  std::set<std::string> authors;
+  for (const auto& h : c.heads) authors.insert(h.author);
+  checks.Expect(c.heads.size() == 2 && authors == std::set<std::string>{kLi.user, kWang.user},
+                "冲突保留两人的两个版本 (both notes kept, by li.na and wang.lei)");
+  checks.Expect(!c.heads.empty() && c.heads[0].value == (*card)["notes"],
+                "卡片显示的是冲突中排在最前的版本 (the card shows the first head)");
+
+  std::map<std::string, std::string> device_of = {{li.db->node_id(), li.label},
+                                                  {wang.db->node_id(), wang.label}};
+  std::printf("  %s 的“备注”被两人在离线时分别修改，两个版本都保留，等待处理：\n",
+              story.NameOf(kSharedCustomer).c_str());
+  std::printf("  冲突编号 conflict id：%s（每台平板上相同）\n\n", c.id.c_str());
+  Table rows;
+  for (size_t i = 0; i < c.heads.size(); ++i) {
+    const auto& h = c.heads[i];
+    std::string author = h.author;
+    for (const Person* p : {&kLi, &kWang}) {
+      if (author == p->user) author = p->name;
+    }
+    const auto dev = device_of.find(h.version.node);
+    rows.push_back(
+        {i == 0 ? "当前显示 shown" : "并存 also kept", Text(h.value), author,
+         // To the nearest minute: the HLC is the tablet's clock corrected by the
+         // few milliseconds of skew its replicator measured against the server.
+         BeijingShort(static_cast<int64_t>(h.version.hlc.physical_ms()) + kMsPerMinute / 2,
+                      story.day),
+         dev != device_of.end() ? dev->second : h.version.node});
+  }
+  PrintTable({"状态", "备注内容", "作者", "修改时间", "设备"}, rows);
+  std::printf(
+      "\n  电话不同：电话按“最后修改者为准”合并，王磊 15:30 的修改晚于李娜 09:45 的修改，\n"
+      "  所以卡片显示 021 6288 1099，不算冲突。备注是自由文本，谁也不该覆盖谁，所以两条都留着，\n"
+      "  由负责人处理（fieldsync-cli conflicts / resolve）。\n");
+  return Status::OK();
+}
+
+Result<Json> ShowAgenda(Tablet& t, Story& story) {
+  // Asked at 18:30 Beijing time of the field day: still the same UTC date (see core/src/query).
+  Result<std::string> text = t.db->Agenda(t.person->user, story.day.At(0, 18, 30));
   if (!text.ok()) return text.status();
   Result<Json> agenda = ParseJson(*text, "the agenda");
   if (!agenda.ok()) return agenda.status();
-  std::printf("  %s，今天 %s（UTC 日期），按北京时间中午 12:00 查询\n", rep,
-              Str(*agenda, "today").c_str());
-
-  auto actions = [&](const char* key, const char* title, bool overdue) {
-    const Json& list = (*agenda)[key];
-    std::printf("\n  %s：%zu 项\n", title, list.size());
-    if (list.empty()) return;
-    Table table;
-    for (const Json& a : list) {
-      std::vector<std::string> row = {Str(a, "name"), Str(a, "grade"), Str(a, "next_action"),
-                                      DateWithRelative(Str(a, "next_action_due"), today)};
-      if (overdue) row.push_back(std::to_string(Int(a, "days_overdue")) + " 天");
-      table.push_back(std::move(row));
-    }
-    std::vector<std::string> columns = {"客户", "等级", "下一步", "截止日期"};
-    if (overdue) columns.push_back("逾期");
-    PrintTable(columns, table, "    ");
+  std::printf("\n  %s（%s）的待办，%s\n", t.person->name, t.person->user, story.day.Date().c_str());
+  Table rows;
+  auto when = [&](const std::string& due) {
+    if (due == story.day.Date()) return std::string("今天到期 due");
+    return "逾期 overdue " + due;
   };
-  actions("due", "今天到期 due today", false);
-  actions("overdue", "已逾期 overdue", true);
-
-  const Json& neglected = (*agenda)["not_contacted"];
-  std::printf("\n  超过等级拜访周期未联系 not contacted within cadence：%zu 个客户\n",
-              neglected.size());
-  if (!neglected.empty()) {
-    Table table;
-    for (const Json& n : neglected) {
-      const std::string last = Str(n, "last_contact");
-      table.push_back(
-          {Str(n, "name"), Str(n, "grade"), "每 " + std::to_string(Int(n, "cadence_days")) + " 天",
-           last.empty() ? "从未" : DateWithRelative(BeijingTime(last).substr(0, 10), today),
-           std::to_string(Int(n, "days_since_contact")) + " 天"});
-    }
-    PrintTable({"客户", "等级", "拜访周期", "上次联系", "已隔"}, table, "    ");
-  }
-  const size_t total = (*agenda)["due"].size() + (*agenda)["overdue"].size() + neglected.size();
-  if (total == 0) return Status::Internal("rep-li's agenda is empty");
-  return Status::OK();
-}
-
-// The lines a timeline entry shows: what happened, then the visit's outcome and next action.
-std::vector<std::string> TimelineLines(const std::string& kind, const Json& r, int64_t today) {
-  if (kind == "visit") {
-    std::vector<std::string> lines = {Label(Str(r, "channel")) + "，" + Str(r, "rep") + "：" +
-                                      Str(r, "summary")};
-    if (!Str(r, "outcome").empty()) lines.push_back("结果：" + Str(r, "outcome"));
-    if (!Str(r, "next_action").empty()) {
-      std::string next = "下一步：" + Str(r, "next_action");
-      if (!Str(r, "next_action_due").empty()) {
-        next += "，截止 " + DateWithRelative(Str(r, "next_action_due"), today);
+  for (const char* key : {"due", "overdue"}) {
+    for (const Json& a : (*agenda)[key]) {
+      std::string kind = when(Str(a, "next_action_due"));
+      if (std::string_view(key) == "overdue") {
+        kind = "已逾期 " + std::to_string(Int(a, "days_overdue")) + " 天 overdue";
       }
-      lines.push_back(next);
+      rows.push_back({kind, Str(a, "name"), Str(a, "grade"), Str(a, "next_action_due"),
+                      Str(a, "next_action")});
     }
-    return lines;
   }
-  if (kind == "order") {
-    std::string text = GroupThousands(Str(r, "amount")) + " " + Str(r, "currency") + "：";
-    const auto products = r.find("products");
-    if (products != r.end() && products->is_array()) {
-      bool first = true;
-      for (const Json& p : *products) {
-        text += (first ? "" : "、") + Str(p, "name") + " × " + std::to_string(Int(p, "quantity"));
-        first = false;
+  for (const Json& n : (*agenda)["not_contacted"]) {
+    rows.push_back({"超过拜访周期 cadence", Str(n, "name"), Str(n, "grade"), "",
+                    "已 " + std::to_string(Int(n, "days_since_contact")) + " 天未联系（每 " +
+                        std::to_string(Int(n, "cadence_days")) + " 天一次）"});
+  }
+  PrintTable({"类别", "客户", "等级", "截止", "事项"}, rows, "    ");
+  return agenda;
+}
+
+bool AgendaHas(const Json& agenda, const char* key, const std::string& name,
+               const std::string& action = "") {
+  for (const Json& a : agenda[key]) {
+    if (Str(a, "name") == name && (action.empty() || Str(a, "next_action") == action)) return true;
+  }
+  return false;
+}
+
+Status ShowAgendas(Tablet& li, Tablet& wang, Story& story, Checks& checks) {
+  Result<Json> a = ShowAgenda(li, story);
+  if (!a.ok()) return a.status();
+  checks.Expect(AgendaHas(*a, "due", "明辉贸易", "送样品并报价") &&
+                    AgendaHas(*a, "overdue", "华信科技", "提交分期付款方案") &&
+                    AgendaHas(*a, "not_contacted", "周文斌") && !AgendaHas(*a, "due", "青禾食品"),
+                "李娜的待办：明辉贸易今天到期、华信科技逾期、周文斌超期未联系 (li's agenda)");
+  Result<Json> w = ShowAgenda(wang, story);
+  if (!w.ok()) return w.status();
+  checks.Expect(AgendaHas(*w, "due", "青禾食品", "约样板间参观") &&
+                    AgendaHas(*w, "not_contacted", "恒达电子") && !AgendaHas(*w, "due", "明辉贸易"),
+                "王磊的待办：青禾食品今天到期、恒达电子超期未联系 (wang's agenda)");
+  return Status::OK();
+}
+
+// The manager's tablet holds every record of the team: its customers (Classify lists them all),
+// and each customer's timeline gives the visits; the day's are kept, earliest first.
+Status ShowManagerVisits(Tablet& chen, Story& story, Checks& checks) {
+  Result<std::string> classified = chen.db->Classify(story.day.At(0, 18, 30));
+  if (!classified.ok()) return classified.status();
+  Result<Json> customers = ParseJson(*classified, "the classification");
+  if (!customers.ok()) return customers.status();
+  std::vector<std::pair<int64_t, std::vector<std::string>>> visits;
+  std::set<std::string> reps;
+  for (const Json& c : *customers) {
+    Result<std::string> text = chen.db->Timeline(Str(c, "customer"));
+    if (!text.ok()) return text.status();
+    Result<Json> timeline = ParseJson(*text, "a timeline");
+    if (!timeline.ok()) return timeline.status();
+    for (const Json& e : *timeline) {
+      const std::optional<int64_t> at = ParseUtc(Str(e, "at"));
+      if (Str(e, "kind") != "visit" || !at) continue;
+      if (FloorDiv(*at + kBeijingOffsetMs, kMsPerDay) != story.day.day) continue;
+      const Json& r = e["record"];
+      std::string rep = Str(r, "rep");
+      reps.insert(rep);
+      for (const Person* p : {&kLi, &kWang}) {
+        if (rep == p->user) rep = p->name;
       }
-    }
-    return {text};
-  }
-  return {Str(r, "name") + "，" + Str(r, "title") + "，" + Label(Str(r, "decision_role")) + "，" +
-          Joined(r, "phones")};
-}
-
-Status ShowTimeline(Database& db, const Written& w, const char* name, int64_t today) {
-  Result<std::string> id = IdOf(w.customer_ids, name);
-  if (!id.ok()) return id.status();
-  Result<std::string> text = db.Timeline(*id);
-  if (!text.ok()) return text.status();
-  Result<Json> timeline = ParseJson(*text, "the timeline");
-  if (!timeline.ok()) return timeline.status();
-  if (timeline->empty()) return Status::Internal(std::string("empty timeline for ") + name);
-  std::printf("  %s，最近的在前：%zu 条\n", name, timeline->size());
-  Table table;
-  for (const Json& e : *timeline) {
-    const std::string at = Str(e, "at");
-    const std::optional<int64_t> day = DayOf(at);
-    const std::string kind = Str(e, "kind");
-    const std::vector<std::string> lines = TimelineLines(kind, e["record"], today);
-    for (size_t i = 0; i < lines.size(); ++i) {
-      if (i == 0) {
-        table.push_back({kind == "order" ? at : BeijingTime(at), day ? Relative(*day, today) : "",
-                         Label(kind), lines[i]});
-      } else {
-        table.push_back({"", "", "", lines[i]});
-      }
+      std::string next = Str(r, "next_action");
+      if (!next.empty()) next += "（" + Str(r, "next_action_due").substr(5) + "）";
+      visits.push_back({*at,
+                        {BeijingShort(*at, story.day), rep, Str(c, "name"),
+                         Label(Str(r, "channel")), Str(r, "summary"), next}});
     }
   }
-  PrintTable({"时间（北京）", "距今", "类型", "内容"}, table);
+  std::sort(visits.begin(), visits.end());
+  Table rows;
+  for (auto& v : visits) rows.push_back(std::move(v.second));
+  std::printf("  陈敏的平板同步后，%s 全组的拜访（%zu 次，%zu 个客户）：\n\n",
+              story.day.Date().c_str(), rows.size(), customers->size());
+  PrintTable({"时间", "销售", "客户", "方式", "摘要", "下一步（截止）"}, rows);
+  checks.Expect(rows.size() == 3 && reps == std::set<std::string>{kLi.user, kWang.user},
+                "经理看到两位销售当天的全部 3 次拜访 (manager sees all 3 visits of both reps)");
+  checks.Expect(customers->size() == 6,
+                "经理的平板有全组 6 个客户 (the manager's tablet holds the team's 6 customers)");
   return Status::OK();
 }
 
-Status ShowPending(std::unique_ptr<Database>& db) {
-  Result<fieldsync::PendingSummary> pending = db->Pending();
-  if (!pending.ok()) return pending.status();
-  if (pending->count == 0) return Status::Internal("no edit is waiting to be synced");
-  std::printf("  %lld 个修改在本机排队等待同步，最早的一个已等待 %lld 秒。\n",
-              static_cast<long long>(pending->count),
-              static_cast<long long>(pending->oldest_age_s));
-  // Clearing the database would lose them: it is refused unless forced.
-  Status cleared = Database::Clear(db, /*force=*/false);
-  if (cleared.ok()) return Status::Internal("the database was cleared with edits pending");
-  if (cleared.code() != fieldsync::StatusCode::kFailedPrecondition || !db) return cleared;
-  std::printf("  同步之前清除数据库被拒绝（Database::Clear）：%s: %s\n",
-              fieldsync::StatusCodeName(cleared.code()), cleared.message().c_str());
-  return Status::OK();
-}
-
-Status ShowInfo(const std::string& path) {
-  Result<fieldsync::StoreInfo> info = Store::ReadInfo(path);
-  if (!info.ok()) return info.status();
-  const fieldsync::StoreInfo& i = *info;
-  std::printf("  格式版本  format version  %d\n", i.format_version);
-  std::printf("  加密算法  cipher          %s\n", i.cipher.c_str());
-  std::printf("  页大小    page size       %d 字节（每页保留 %d 字节）\n", i.page_size,
-              i.reserve_bytes);
-  std::printf("  页数      page count      %llu\n", static_cast<unsigned long long>(i.page_count));
-  std::printf("  密钥派生  key derivation  %s", fieldsync::KekKindName(i.kek.kind));
-  if (i.kek.kind == fieldsync::KekKind::kPassphraseScrypt) {
-    std::printf("（N=%llu, r=%u, p=%u）", static_cast<unsigned long long>(i.kek.scrypt_n),
-                i.kek.scrypt_r, i.kek.scrypt_p);
-  }
-  std::printf("\n  密钥代数  key generation  %llu\n",
-              static_cast<unsigned long long>(i.key_generation));
-  return Status::OK();
-}
-
-// "+86 139-1024-5678" → {"+8613910245678", "13910245678"}; "(010) 6552 9988" →
-// {"+861065529988", "01065529988"}: a Chinese number as a rep typed it, as stored (E.164) and
-// as its national digits.
-std::vector<std::string> PhoneForms(std::string_view typed) {
-  std::string digits;
-  for (char ch : typed) {
-    if (ch >= '0' && ch <= '9') digits += ch;
-  }
-  std::string national = !typed.empty() && typed[0] == '+' ? digits.substr(2) : digits;
-  if (!national.empty() && national[0] == '0') national.erase(0, 1);
-  const bool mobile = national.size() == 11 && national[0] == '1';
-  return {"+86" + national, (mobile ? "" : "0") + national};
-}
-
-// What must never appear in the clear on disk: every name, company, email, phone number and
-// visit summary the demo wrote, and pinyin the search index derives from names.
-std::vector<std::string> SecretsOnDisk() {
-  std::vector<std::string> needles;
-  auto add_phone = [&](const char* typed) {
-    for (std::string& form : PhoneForms(typed)) needles.push_back(std::move(form));
+// Search by Chinese, pinyin initials and a phone fragment, each on the tablet of the person who
+// would type it: what a tablet holds is what its owner may see.
+Status ShowSearch(std::vector<Tablet*> tablets, Story& story, Checks& checks) {
+  struct Query {
+    Tablet* tablet;
+    const char* text;
+    const char* what;
+    const char* expect;  // nullptr: nothing expected
   };
-  for (const CustomerSeed& c : kCustomers) {
-    needles.push_back(c.name);
-    needles.push_back(c.company);
-    add_phone(c.phone);
+  Tablet* li = tablets[0];
+  Tablet* wang = tablets[1];
+  Tablet* chen = tablets[2];
+  const Query queries[] = {
+      {wang, "zw", "拼音首字母", "张伟"},          {wang, "明辉", "中文", "明辉贸易"},
+      {chen, "qhsp", "拼音首字母", "青禾食品"},    {chen, "6288 1099", "电话片段", "明辉贸易"},
+      {li, "青禾", "中文（别人的客户）", nullptr},
+  };
+  Table rows;
+  for (const Query& q : queries) {
+    Result<std::vector<fieldsync::SearchHit>> hits = q.tablet->db->Search(q.text);
+    if (!hits.ok()) return hits.status();
+    std::string found;
+    bool has_expected = false;
+    for (const fieldsync::SearchHit& h : *hits) {
+      Result<Json> r = ParseJson(h.record_json, "a search hit");
+      if (!r.ok()) return r.status();
+      const std::string name = Str(*r, "name");
+      if (q.expect != nullptr && name == q.expect) has_expected = true;
+      std::string where =
+          h.collection == "contacts" ? "联系人，" + story.NameOf(Str(*r, "customer")) : "客户";
+      found += (found.empty() ? "" : "；") + name + "（" + where + "）";
+    }
+    rows.push_back({q.tablet->label, std::string("“") + q.text + "”", q.what,
+                    found.empty() ? "（无结果：不在此人的范围内）" : found});
+    if (q.expect != nullptr) {
+      checks.Expect(has_expected, q.tablet->label + " 搜索“" + q.text + "”找到 " + q.expect);
+    } else {
+      checks.Expect(hits->empty(), q.tablet->label + " 搜索“" + q.text +
+                                       "”无结果：别人的客户不会同步到这台平板 (scope)");
+    }
   }
-  for (const ContactSeed& c : kContacts) {
-    needles.push_back(c.name);
-    needles.push_back(c.email);
-    add_phone(c.phone);
-  }
-  for (const VisitSeed& v : kVisits) needles.push_back(v.summary);
-  for (const char* pinyin : {"zhangwei", "wangfang", "minghuimaoyi", "kehutong"}) {
-    needles.push_back(pinyin);
-  }
-  return needles;
+  PrintTable({"设备", "搜索", "方式", "结果"}, rows);
+  return Status::OK();
 }
 
-// Reads the database's files byte by byte and looks for every string of SecretsOnDisk() in
-// them; adds a row per file to `table`. Internal if any is found.
-Status CheckNoPlaintext(const std::string& path, const char* moment, Table* table) {
-  const std::vector<std::string> needles = SecretsOnDisk();
+// Every tablet file is read byte by byte for names, phones and notes: none may be in the clear.
+Status ShowRawBytes(std::vector<Tablet*> tablets, Checks& checks) {
+  const std::vector<std::string> needles = {"明辉贸易",
+                                            "上海明辉贸易有限公司",
+                                            "张伟",
+                                            "青禾食品",
+                                            "瑞丰物流",
+                                            "+862162881099",
+                                            "02162881099",
+                                            "+8613917612233",
+                                            "13917612233",
+                                            "客户来电",
+                                            "zhangwei@minghui-trade.cn",
+                                            "zhangwei",
+                                            "minghuimaoyi"};
   fieldsync::Env* env = fieldsync::Env::Default();
-  for (const std::string& file : {path, path + "-wal", path + "-journal"}) {
-    if (!env->FileExists(file)) continue;
-    Result<std::string> bytes = env->ReadFile(file);
-    if (!bytes.ok()) return bytes.status();
-    for (const std::string& needle : needles) {
-      if (bytes->find(needle) != std::string::npos) {
-        return Status::Internal("found in plaintext in " + file + ": " + needle);
-      }
+  Table rows;
+  bool clean = true;
+  for (Tablet* t : tablets) {
+    for (const std::string& file : {t->path, t->path + "-wal"}) {
+      if (!env->FileExists(file)) continue;
+      Result<std::string> bytes = env->ReadFile(file);
+      if (!bytes.ok()) return bytes.status();
+      int found = 0;
+      for (const std::string& n : needles) found += bytes->find(n) != std::string::npos ? 1 : 0;
+      clean = clean && found == 0;
+      rows.push_back({t->label, std::filesystem::path(file).filename().string(),
+                      std::to_string(bytes->size()) + " 字节", std::to_string(found) + " 处"});
     }
-    table->push_back({moment, std::filesystem::path(file).filename().string(),
-                      std::to_string(bytes->size()) + " 字节", "0 处"});
   }
+  std::printf(
+      "  在每台平板的数据库文件里逐字节查找 %zu 个字符串（客户名、联系人、电话、备注、拼音）：\n\n",
+      needles.size());
+  PrintTable({"设备", "文件", "大小", "明文出现"}, rows);
+  checks.Expect(clean, "平板文件里没有明文的客户资料 (no personal data in the clear on disk)");
+  return Status::OK();
+}
+
+// ---- The demo --------------------------------------------------------------------------------
+
+Status RunDemo(const std::string& dir, Checks& checks) {
+  Story story;
+  // Yesterday's Beijing date: every hour of it has passed, so no tablet's fixed clock is ahead of
+  // the server's (which refuses changes from more than 5 minutes in its future).
+  const int64_t real_now_ms = fieldsync::Clock::System()->WallMicros() / 1000;
+  story.day.day = FloorDiv(real_now_ms + kBeijingOffsetMs, kMsPerDay) - 1;
+
+  PrintSection("1", "准备：服务器、团队和三台平板", "server, team and tablets");
+  Server server;
+  FIELDSYNC_RETURN_IF_ERROR(StartServer(dir, &server));
+  std::printf("  fieldsync 服务器在本进程内运行：%s，数据存于 SQLite（%s/server.db）\n",
+              server.url.c_str(), dir.c_str());
+  std::printf(
+      "  租户 %s（华东办公家具有限公司），小组 %s（华东一组）；重点客户 明辉贸易 共享给全组。\n\n",
+      kTenant, kTeam);
+  Table people;
+  for (const Person* p : {&kManager, &kLi, &kWang}) {
+    people.push_back(
+        {p->name, p->user, Label(p->role), "华东一组", std::string(p->name) + "的平板"});
+  }
+  PrintTable({"姓名", "登录名", "角色", "小组", "设备（各自加密的本地数据库）"}, people);
+
+  Result<std::unique_ptr<Tablet>> li = NewTablet(dir, kLi, server.url, story.day.At(-60, 8, 0));
+  if (!li.ok()) return li.status();
+  Result<std::unique_ptr<Tablet>> wang = NewTablet(dir, kWang, server.url, story.day.At(-60, 8, 0));
+  if (!wang.ok()) return wang.status();
+  Result<std::unique_ptr<Tablet>> chen =
+      NewTablet(dir, kManager, server.url, story.day.At(-60, 8, 0));
+  if (!chen.ok()) return chen.status();
+  Tablet& L = **li;
+  Tablet& W = **wang;
+  Tablet& C = **chen;
+
+  PrintSection("2", "早上出门前同步", "morning sync, " + story.day.Date());
+  FIELDSYNC_RETURN_IF_ERROR(WriteHistory(L, W, story));
+  std::printf("  前几周已有：李娜 3 个客户、2 个联系人、3 次拜访；王磊 1 个客户、1 次拜访。\n\n");
+  FIELDSYNC_RETURN_IF_ERROR(SyncTablet(L, story, story.day.At(0, 8, 0)));
+  FIELDSYNC_RETURN_IF_ERROR(SyncTablet(W, story, story.day.At(0, 8, 2)));
+  FIELDSYNC_RETURN_IF_ERROR(SyncTablet(C, story, story.day.At(0, 8, 5)));
+  PrintSyncLog(story);
+  std::printf(
+      "  王磊拿到了共享的明辉贸易（客户、联系人张伟和一次拜访），李娜的其他客户不在他的范围内。\n");
+
+  PrintSection("3", "白天离线工作", "offline all day: nothing reaches the server");
+  DayIds ids;
+  FIELDSYNC_RETURN_IF_ERROR(WriteFieldDay(L, W, story, checks, &ids));
+  std::stable_sort(story.day_log.begin(), story.day_log.end(),
+                   [](const auto& a, const auto& b) { return a[0] < b[0]; });
+  PrintTable({"时间", "谁", "做了什么（都存在本机，尚未同步）"}, story.day_log);
+  Table pending;
+  for (Tablet* t : {&L, &W}) {
+    Result<fieldsync::PendingSummary> p = t->db->Pending();
+    if (!p.ok()) return p.status();
+    pending.push_back({t->label, std::to_string(p->count) + " 个修改等待同步"});
+  }
+  std::printf("\n");
+  PrintTable({"设备", "待同步 pending"}, pending);
+
+  PrintSection("4", "晚上回到有网络的地方，同步", "evening sync");
+  FIELDSYNC_RETURN_IF_ERROR(SyncTablet(L, story, story.day.At(0, 18, 0)));
+  FIELDSYNC_RETURN_IF_ERROR(SyncTablet(W, story, story.day.At(0, 18, 5)));
+  FIELDSYNC_RETURN_IF_ERROR(SyncTablet(L, story, story.day.At(0, 18, 10)));
+  FIELDSYNC_RETURN_IF_ERROR(SyncTablet(C, story, story.day.At(0, 18, 30)));
+  PrintSyncLog(story);
+  bool all_sent = true;
+  for (Tablet* t : {&L, &W, &C}) {
+    Result<fieldsync::PendingSummary> p = t->db->Pending();
+    if (!p.ok()) return p.status();
+    Result<std::vector<fieldsync::DeadLetter>> dead = t->db->DeadLetters();
+    if (!dead.ok()) return dead.status();
+    all_sent = all_sent && p->count == 0 && dead->empty();
+  }
+  checks.Expect(all_sent,
+                "所有修改都已上传，没有被拒绝的修改 (every outbox empty, no dead letters)");
+
+  PrintSection("5", "同步后的客户卡片", "the converged customer card");
+  FIELDSYNC_RETURN_IF_ERROR(ShowCard({&L, &W, &C}, story, checks));
+
+  PrintSection("6", "冲突记录", "the conflict on the notes");
+  FIELDSYNC_RETURN_IF_ERROR(ShowConflict(L, W, story, checks));
+
+  PrintSection("7", "每位销售的待办", "each rep's agenda");
+  FIELDSYNC_RETURN_IF_ERROR(ShowAgendas(L, W, story, checks));
+
+  PrintSection("8", "经理看全组当天的拜访", "the manager's list of the day's visits");
+  FIELDSYNC_RETURN_IF_ERROR(ShowManagerVisits(C, story, checks));
+
+  PrintSection("9", "搜索：中文、拼音、电话片段", "search, within each person's scope");
+  FIELDSYNC_RETURN_IF_ERROR(ShowSearch({&L, &W, &C}, story, checks));
+
+  PrintSection("10", "磁盘上的原始字节", "raw bytes of the tablets' files");
+  FIELDSYNC_RETURN_IF_ERROR(ShowRawBytes({&L, &W, &C}, checks));
   return Status::OK();
 }
 
@@ -726,99 +957,52 @@ Result<std::string> MakeTempDir() {
   if (ec) return Status::IOError("no temporary directory: " + ec.message());
   for (int attempt = 0; attempt < 16; ++attempt) {
     uint8_t suffix[6];
-    Status s = fieldsync::SecureRandom(suffix, sizeof suffix);
-    if (!s.ok()) return s;
-    const fs::path dir = base / ("fieldsync-demo-" + Hex(suffix, sizeof suffix));
+    FIELDSYNC_RETURN_IF_ERROR(fieldsync::SecureRandom(suffix, sizeof suffix));
+    std::string name = "fieldsync-demo-";
+    for (uint8_t b : suffix) {
+      name += "0123456789abcdef"[b >> 4];
+      name += "0123456789abcdef"[b & 0x0F];
+    }
+    const fs::path dir = base / name;
     if (fs::create_directory(dir, ec)) return dir.string();
     if (ec) return Status::IOError("cannot create " + dir.string() + ": " + ec.message());
   }
   return Status::IOError("cannot find a free temporary directory name under " + base.string());
 }
 
-Status RunDemo(const std::string& path, int64_t today, int64_t now_ms, Written* w) {
-  const fieldsync::PassphraseKeyProvider key(kDemoPassphrase);
-  Table raw_bytes;  // the raw-bytes check, made once before closing and once at the end
-
-  PrintSection("1", "外出拜访，离线录入", "writing offline");
-  {
-    Result<std::unique_ptr<Database>> db = Database::Create(path, key);
-    if (!db.ok()) return db.status();
-    FIELDSYNC_RETURN_IF_ERROR(WriteFieldDay(**db, today, w));
-    std::printf(
-        "  rep-li 和 rep-wang 录入 %zu 个客户、%zu 个联系人、%zu 次拜访、%zu 个订单（共 %d 条）。\n"
-        "  每条先校验、规范化（电话转为 E.164），再和它的待同步记录在同一事务里写入。\n",
-        std::size(kCustomers), std::size(kContacts), std::size(kVisits), std::size(kOrders),
-        w->records);
-    FIELDSYNC_RETURN_IF_ERROR(ShowBadInputRefused(**db));
-    FIELDSYNC_RETURN_IF_ERROR(CheckNoPlaintext(path, "写入后、关闭前", &raw_bytes));
-  }
-  std::printf("\n  关闭数据库。\n");
-  FIELDSYNC_RETURN_IF_ERROR(ShowWrongPassphraseIsRefused(path));
-
-  Result<std::unique_ptr<Database>> opened = Database::Open(path, key);
-  if (!opened.ok()) return opened.status();
-  Database& db = **opened;
-  std::printf("  用正确口令重新打开：以下内容都从加密文件读回。\n");
-
-  PrintSection("2", "客户列表", "customers, best grade first");
-  FIELDSYNC_RETURN_IF_ERROR(ShowCustomers(db, *w));
-
-  PrintSection("3", "搜索", "search: names, pinyin, traditional characters, phone fragments");
-  FIELDSYNC_RETURN_IF_ERROR(ShowSearch(db, *w, "张伟", "姓名"));
-  FIELDSYNC_RETURN_IF_ERROR(ShowSearch(db, *w, "zw", "拼音首字母"));
-  FIELDSYNC_RETURN_IF_ERROR(ShowSearch(db, *w, "客戶", "繁体字"));
-  FIELDSYNC_RETURN_IF_ERROR(ShowSearch(db, *w, "6552 9988", "电话片段"));
-
-  PrintSection("4", "今日待办", "rep-li's agenda");
-  FIELDSYNC_RETURN_IF_ERROR(ShowAgenda(db, "rep-li", now_ms, today));
-
-  PrintSection("5", "客户时间线", "a customer's timeline");
-  FIELDSYNC_RETURN_IF_ERROR(ShowTimeline(db, *w, "明辉贸易", today));
-
-  PrintSection("6", "待同步", "edits waiting for sync");
-  FIELDSYNC_RETURN_IF_ERROR(ShowPending(*opened));
-
-  PrintSection("7", "文件头", "header facts, Store::ReadInfo, readable without the key");
-  FIELDSYNC_RETURN_IF_ERROR(ShowInfo(path));
-
-  PrintSection("8", "磁盘上的原始字节", "raw bytes on disk");
-  FIELDSYNC_RETURN_IF_ERROR(CheckNoPlaintext(path, "重新打开后", &raw_bytes));
-  std::printf(
-      "  逐字节查找 %zu 个字符串：客户名称、公司全称、联系人、邮箱、电话（E.164 和国内写法）、\n"
-      "  拜访摘要、姓名拼音，例如“%s”“%s”“%s”。\n",
-      SecretsOnDisk().size(), kCustomers[0].company, kContacts[0].name, kVisits[1].summary);
-  PrintTable({"时间点", "文件", "大小", "明文出现"}, raw_bytes);
-  return Status::OK();
-}
-
 int Run(bool keep) {
   Result<std::string> dir = MakeTempDir();
   if (!dir.ok()) return Fail(dir.status());
-  const std::string path = *dir + "/field_day.db";
+  std::printf("fieldsync 演示：一个销售小组的一天（离线工作，晚上同步）\n");
+  std::printf("fieldsync demo: a sales team's field day, offline, synced through a server\n");
 
-  // Today (UTC) from the real clock; the agenda is asked at 12:00 Beijing time (04:00 UTC).
-  const int64_t real_now_ms = fieldsync::Clock::System()->WallMicros() / 1000;
-  const int64_t today = FloorDiv(real_now_ms, kMsPerDay);
-  const int64_t now_ms = today * kMsPerDay + 4 * kMsPerHour;
+  Checks checks;
+  Status s = RunDemo(*dir, checks);
 
-  std::printf("fieldsync 演示：销售代表离线的一天  (a rep's field day, offline)\n");
-  std::printf("  数据库  %s（口令加密，口令不显示）\n", path.c_str());
-  std::printf("  今天    %s；拜访、订单和待办日期都相对今天生成\n", DateOf(today).c_str());
-
-  Written written;
-  Status s = RunDemo(path, today, now_ms, &written);
-
-  if (s.ok()) PrintSection("9", "销毁", "destroy");
+  if (s.ok()) {
+    PrintSection("11", "检查结果", "expectations");
+    checks.Print();
+  }
   if (keep) {
-    std::printf("  保留 %s（--keep）；演示口令见 demo/field_day.cc。\n", path.c_str());
+    std::printf("\n  保留 %s（--keep）。\n", dir->c_str());
   } else {
-    Status destroyed = Store::Destroy(path);
+    for (const char* user : {kManager.user, kLi.user, kWang.user}) {
+      const std::string path = *dir + "/" + user + ".db";
+      if (fieldsync::Env::Default()->FileExists(path)) {
+        Status destroyed = fieldsync::Store::Destroy(path);
+        if (s.ok()) s = destroyed;
+      }
+    }
     std::error_code ec;
     std::filesystem::remove_all(*dir, ec);
-    if (s.ok()) s = destroyed;
-    if (s.ok()) std::printf("  销毁密钥材料并删除数据库，删除目录 %s。\n", dir->c_str());
   }
-  return s.ok() ? 0 : Fail(s);
+  if (!s.ok()) return Fail(s);
+  if (!checks.all_passed()) {
+    std::fprintf(stderr, "error: some expectations of the field day failed (see above)\n");
+    return 1;
+  }
+  std::printf("\n  全部 %zu 项检查通过。all %zu checks passed.\n", checks.count(), checks.count());
+  return 0;
 }
 
 }  // namespace
