@@ -30,7 +30,9 @@ constexpr char kDeletedField[] = "_deleted";  // the outbox's field for a delete
 // Samples with a longer round trip bound the skew too loosely to use (protocol §8).
 constexpr int64_t kMaxSkewRoundTripMs = 5000;
 
-int64_t DeviceNowMs() { return Clock::System()->WallMicros() / 1000; }
+// The device's time as the Database stamps edits with it: the skew estimate (protocol §8) must
+// be measured against the clock the HLC reads, or a tablet whose clock is off keeps its error.
+int64_t DeviceNowMs(const Database& db) { return db.clock()->WallMicros() / 1000; }
 
 // The outbox row's fields, parsed; Corruption if the core wrote something else.
 Result<json> ParseFields(const OutboxRow& row) {
@@ -268,7 +270,7 @@ Status Replicator::RunRound(SyncProgress* progress, bool loop_round, bool* busy)
     last_.finished = true;
     last_.status = s;
     last_.progress = round.progress;
-    last_.ended_at_ms = DeviceNowMs();
+    last_.ended_at_ms = DeviceNowMs(*db_);
     last_.consecutive_failures = s.ok() ? 0 : last_.consecutive_failures + 1;
     last_retry_after_ms_ = round.retry_after_ms;
   }
@@ -393,9 +395,9 @@ Result<HttpResponse> Replicator::SendWithRetries(Round& round, const HttpRequest
   const int max_attempts = std::max(1, options_.retry.max_attempts);
   for (int attempt = 0;; ++attempt) {
     if (round.Cancelled()) return Status::Cancelled("sync round cancelled");
-    round.t0 = DeviceNowMs();
+    round.t0 = DeviceNowMs(*db_);
     Result<HttpResponse> response = http_->Send(request);
-    round.t1 = DeviceNowMs();
+    round.t1 = DeviceNowMs(*db_);
     std::optional<int64_t> retry_after_ms;
     if (response.ok()) {
       round.progress.bytes_sent += static_cast<int64_t>(response->bytes_sent);

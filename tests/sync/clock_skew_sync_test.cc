@@ -9,11 +9,10 @@
 // the slow one wins a race it was late for. Every HLC the server holds stays within seconds of
 // real time, and the core warns that the device clock is off.
 //
-// The first case uses only the replicator, which is how a tablet works. It fails today (may_fail,
-// KNOWN BUG below). The second runs the same race with the skew estimate measured on the tablet's
-// own clock against the server's time_ms, as protocol §8 describes and the replicator should, and
-// passes: the rest of the stack (HLC, merge, server) is right. The third shows the server's
-// answer to a tablet that edits 3 days ahead before it has ever synced.
+// The first case runs the race with the replicator alone, which is how a tablet works: it
+// measures the skew on the Database's clock (Database::clock()) against the server's time_ms.
+// The second shows the server's answer to a tablet that edits 3 days ahead before it has ever
+// synced.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -65,21 +64,6 @@ class CapturedLog {
   std::vector<std::string> lines_;
 };
 
-// What protocol §8 asks: t0 and t1 on the tablet's own clock around a request, and the server's
-// time_ms of the answer; skew = (t0 + t1) / 2 - time_ms.
-int64_t MeasureSkewMs(Clock* device, const std::string& url) {
-  std::unique_ptr<HttpClient> http = NewCurlHttpClient({});
-  HttpRequest request;
-  request.url = url + "/v1/limits";
-  const int64_t t0 = device->WallMicros() / 1000;
-  Result<HttpResponse> response = http->Send(request);
-  const int64_t t1 = device->WallMicros() / 1000;
-  REQUIRE(response.ok());
-  Result<LimitsResponse> limits = DecodeLimitsResponse(response->body);
-  REQUIRE(limits.ok());
-  return (t0 + t1) / 2 - limits->server_time_ms;
-}
-
 struct SkewedTeam {
   CapturedLog log;
   fieldsync::testing::TempDir dir;
@@ -89,9 +73,6 @@ struct SkewedTeam {
   SyncTablet zhang{dir, "zhang", "zhang", server, 1, &ahead};
   SyncTablet li{dir, "li", "li", server, 2, &behind};
   SyncTablet chen{dir, "chen", "chen", server, 3};
-  // Set: after each round, the estimate measured on the tablet's own clock replaces the
-  // replicator's (the workaround for the bug).
-  bool measure_on_device_clock = false;
 
   SkewedTeam() {
     for (const char* id : {"cs-0", "cs-1"}) {
@@ -101,18 +82,10 @@ struct SkewedTeam {
     }
   }
 
-  void Sync(SyncTablet& t, Clock* clock) {
-    t.Sync();
-    if (!measure_on_device_clock) return;
-    const int64_t skew = MeasureSkewMs(clock, server.url);
-    REQUIRE(t.db->RunSyncTransaction(
-                    [&](Database::SyncTransaction& txn) { return txn.SetSkewEstimate(skew); })
-                .ok());
-  }
   void SyncAll() {
-    Sync(zhang, &ahead);
-    Sync(li, &behind);
-    Sync(chen, Clock::System());
+    zhang.Sync();
+    li.Sync();
+    chen.Sync();
   }
 
   void SetGrade(SyncTablet& t, const char* id, const char* grade) {
@@ -175,25 +148,8 @@ struct SkewedTeam {
   }
 };
 
-// KNOWN BUG (sync/src/replicator.cc DeviceNowMs): the replicator times its exchanges with
-// Clock::System(), not with the clock the Database stamps HLCs with, so the skew it measures is
-// that of the machine's clock (here about 0), not of the tablet's. A tablet on a wrong clock
-// keeps stamping wrong times: 3 days ahead, its edits are refused clock_ahead (dead letters);
-// 3 days behind, it cannot even observe the others' times (HybridClock::Observe refuses a lead
-// above max_drift), and its edits lose every race. On a real device both clocks are the same
-// system clock, so this bites tests and any host that injects its own Clock. Fix: give the
-// replicator the Database's clock (e.g. Database::clock() or ReplicatorOptions::clock).
-TEST_CASE("with the server's time, a later edit wins whichever tablet's clock is 3 days off" *
-          doctest::may_fail()) {
+TEST_CASE("with the server's time, a later edit wins whichever tablet's clock is 3 days off") {
   SkewedTeam team;
-  team.RunRace();
-}
-
-TEST_CASE(
-    "with the skew measured on the tablet's own clock, a later edit in real time wins and HLCs "
-    "stay within seconds of real time") {
-  SkewedTeam team;
-  team.measure_on_device_clock = true;
   team.RunRace();
 }
 

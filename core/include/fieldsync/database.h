@@ -104,6 +104,9 @@ class Database {
   // Stable id of this install, created with the database.
   const std::string& node_id() const;
   const Schema& schema() const;
+  // The clock edits are stamped with (DatabaseOptions::clock, or the system clock). The
+  // replicator times its exchanges with it, so a skew estimate and the HLC share one clock.
+  Clock* clock() const;
 
   // Creates a record and returns its id (the "id" member of json, or a new UUID).
   Result<std::string> Put(std::string_view collection, std::string_view json);

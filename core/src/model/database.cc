@@ -530,6 +530,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
 
 const std::string& Database::node_id() const { return impl_->node_id; }
 const Schema& Database::schema() const { return impl_->schema; }
+Clock* Database::clock() const { return impl_->clock; }
 Store& Database::writer_store() { return *impl_->writer; }
 
 Result<std::string> Database::Put(std::string_view collection, std::string_view json_text) {
