@@ -7,8 +7,9 @@
 //     team 华东一组 with manager 陈敏 and reps 李娜 and 王磊, and share the key account 明辉贸易
 //     (owned by 李娜) with the team;
 //   - three tablets, each its own passphrase-encrypted Database file with its own fixed clock
-//     (ManualClock): the day is yesterday (Beijing date) at fixed hours, so what wins and what
-//     lands on which agenda is the same on every run;
+//     (ManualClock): the day is yesterday (Beijing date) at fixed hours, and the server reads
+//     the story's clock too, so what wins and what lands on which agenda is the same on every
+//     run;
 //   - history from earlier weeks, a morning sync, then a day offline: new customers (Chinese
 //     names, phones as typed), visits with next actions, a refused bad input, and both reps
 //     editing the SAME customer's phone (last writer wins) and notes (kept as a conflict);
@@ -23,6 +24,7 @@
 // (`error: <code>: <message>`); 2 on a bad argument. --keep keeps the directory. Passwords and
 // passphrases are demo constants, never printed.
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -220,6 +222,9 @@ class Checks {
 // The fieldsync server, in this process: the same library fieldsync-server runs, so no second
 // process to start, find a port for, or clean up after a failure; requests still go over real
 // HTTP on 127.0.0.1.
+// The story's "now": the time of the tablet that acted last, which the server reads as its clock.
+std::atomic<int64_t> g_story_now_ms{0};
+
 struct Server {
   std::unique_ptr<fieldsync::server::Backend> backend;
   std::unique_ptr<fieldsync::server::SyncService> service;
@@ -246,9 +251,13 @@ Status StartServer(const std::string& dir, Server* server) {
   // Shared before it is first pushed: a feed entry keeps the scope its record had when it was
   // written, so only what is written after the share reaches the team.
   FIELDSYNC_RETURN_IF_ERROR(srv::AdminShareCustomer(b, kTenant, kSharedCustomer, kTeam));
-  // The server's clock is the real one: the tablets' replicators estimate their skew against it
-  // from the machine's clock, which is also real (their own clocks are fixed, see Tablet).
-  server->service = std::make_unique<srv::SyncService>(b, fieldsync::Schema::FieldSales());
+  // The server lives in the story's time too: it reads the clock of the tablet that acted last
+  // (g_story_now_ms), so each replicator measures a skew of about zero and the HLC of every edit
+  // is the hour the story gives it.
+  srv::ServiceOptions options;
+  options.now_ms = [] { return g_story_now_ms.load(); };
+  server->service =
+      std::make_unique<srv::SyncService>(b, fieldsync::Schema::FieldSales(), std::move(options));
   server->http = std::make_unique<srv::HttpServer>(server->service.get());
   Result<int> port = server->http->Start("127.0.0.1", 0);
   if (!port.ok()) return port.status();
@@ -272,6 +281,7 @@ struct Tablet {
   void SetTime(int64_t ms) {
     now_ms = ms;
     clock.SetWallMicros(ms * 1000);
+    g_story_now_ms = ms;
   }
 };
 
@@ -658,7 +668,7 @@ Status ShowConflict(Tablet& li, Tablet& wang, Story& story, Checks& checks) {
     rows.push_back(
         {i == 0 ? "当前显示 shown" : "并存 also kept", Text(h.value), author,
          // To the nearest minute: the HLC is the tablet's clock corrected by the
-         // few milliseconds of skew its replicator measured against the server.
+         // skew (about zero) its replicator measured against the server.
          BeijingShort(static_cast<int64_t>(h.version.hlc.physical_ms()) + kMsPerMinute / 2,
                       story.day),
          dev != device_of.end() ? dev->second : h.version.node});
@@ -856,8 +866,8 @@ Status ShowRawBytes(std::vector<Tablet*> tablets, Checks& checks) {
 
 Status RunDemo(const std::string& dir, Checks& checks) {
   Story story;
-  // Yesterday's Beijing date: every hour of it has passed, so no tablet's fixed clock is ahead of
-  // the server's (which refuses changes from more than 5 minutes in its future).
+  // Yesterday's Beijing date, so that the agendas' "due today" and "overdue" read naturally when
+  // the demo runs; the server follows the story's clock (g_story_now_ms).
   const int64_t real_now_ms = fieldsync::Clock::System()->WallMicros() / 1000;
   story.day.day = FloorDiv(real_now_ms + kBeijingOffsetMs, kMsPerDay) - 1;
 

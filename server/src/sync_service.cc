@@ -7,6 +7,8 @@
 #include <chrono>
 #include <set>
 
+#include "fieldsync/field_check.h"
+
 namespace fieldsync::server {
 namespace {
 
@@ -56,6 +58,25 @@ Result<std::string> CursorKey(const std::string& secret, const Principal& p) {
     return Status::Internal("HMAC-SHA256 failed");
   }
   return std::string(reinterpret_cast<char*>(out), sizeof out);
+}
+
+// Field values of an upsert as a Database would check them at its door (fieldsync/field_check.h):
+// plain values must be valid and normal; elements added to a string set must be valid.
+Status CheckChangeValues(const Schema& schema, const CollectionDef& def,
+                         const sync::Change& change) {
+  if (change.op != sync::Change::Op::kUpsert) return Status::OK();
+  nlohmann::json values = nlohmann::json::object();
+  nlohmann::json set_elements = nlohmann::json::object();
+  for (const auto& [name, write] : change.fields) {
+    const FieldDef* field = def.Field(name);
+    if (field != nullptr && field->merge == MergeRule::kAddWinsSet) {
+      if (!write.set_add.empty()) set_elements[name] = write.set_add;
+    } else {
+      values[name] = write.value;
+    }
+  }
+  return CheckNormalizedFields(schema, def.name, values.dump(),
+                               set_elements.empty() ? std::string() : set_elements.dump());
 }
 
 // The keys a customer owned by `owner` and shared with `shares` carries (sync_service.h).
@@ -299,6 +320,13 @@ ApiResult<sync::PushResponse> SyncService::ApplyPush(const Principal& principal,
       continue;
     }
 
+    // The tablet's door check, again: a value no Database would have stored is refused (§3.4).
+    Status valid = CheckChangeValues(schema_, *def, change);
+    if (!valid.ok()) {
+      response.results.push_back(Refused(id, sync::kRefusedInvalid, valid.message()));
+      continue;
+    }
+
     Result<std::optional<RecordRow>> row =
         db->GetRecord(principal.tenant, change.collection, change.record_id);
     if (!row.ok()) return BackendError(row.status());
@@ -351,7 +379,9 @@ ApiResult<sync::PushResponse> SyncService::ApplyPush(const Principal& principal,
       keys = std::move(*new_keys);
     } else {
       const std::string old_customer = row->has_value() ? (*row)->customer : std::string();
-      const std::string new_customer = StringRegister(next, "customer");
+      std::string new_customer = StringRegister(next, "customer");
+      // A delete erases the fields, `customer` with them: the record stays where it was.
+      if (new_customer.empty()) new_customer = old_customer;
       if (new_customer.empty()) {
         response.results.push_back(
             Refused(id, sync::kRefusedInvalid, "customer: required to place the record"));

@@ -72,14 +72,9 @@ TEST_CASE("a customer deleted on one tablet is deleted on the other and on the s
   t.CheckNoDeadLetters();
 }
 
-// KNOWN BUG (server/src/sync_service.cc ApplyPush, scope of a non-customer record): the record is
-// placed by the `customer` register of its merged state; a delete of a delete_wins record
-// (contacts, orders) erases that register, so every such delete is refused "invalid: customer:
-// required to place the record", goes to the dead letters, and the contact comes back on the
-// tablet that deleted it. Fix: when the merged state has no customer, use the stored row's
-// (old_customer).
-TEST_CASE("a contact deleted on one tablet is deleted on the other and on the server" *
-          doctest::may_fail()) {
+// A delete of a delete_wins record (contacts, orders) erases its `customer` register; the server
+// must still place it by the customer it had (it once refused every such delete).
+TEST_CASE("a contact deleted on one tablet is deleted on the other and on the server") {
   TwoTablets t;
   REQUIRE(t.zhang.db
               ->Put("customers", json({{"id", kShared},
