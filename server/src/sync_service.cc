@@ -144,6 +144,11 @@ std::vector<std::string> PrincipalKeys(const Principal& p) {
 SyncService::SyncService(Backend* backend, const Schema& schema, ServiceOptions options)
     : backend_(backend), schema_(schema), options_(std::move(options)) {}
 
+bool SyncService::SeesConfidential(const Principal& principal) const {
+  return std::find(options_.confidential_roles.begin(), options_.confidential_roles.end(),
+                   principal.role) != options_.confidential_roles.end();
+}
+
 int64_t SyncService::NowMs() const {
   if (options_.now_ms) return options_.now_ms();
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -318,6 +323,24 @@ ApiResult<sync::PushResponse> SyncService::ApplyPush(const Principal& principal,
                                              : sync::kRefusedForbidden,
                                          auth.message()));
       continue;
+    }
+
+    // Confidential fields (credit, payment terms, budget): a role that may not read them may not
+    // write them either; the change is refused, never stripped and half-applied.
+    if (!SeesConfidential(principal)) {
+      std::string hidden;
+      for (const auto& [name, write] : change.fields) {
+        const FieldDef* f = def->Field(name);
+        if (f != nullptr && f->sensitivity == Sensitivity::kConfidential) {
+          hidden += (hidden.empty() ? "" : ", ") + name;
+        }
+      }
+      if (!hidden.empty()) {
+        response.results.push_back(Refused(
+            id, sync::kRefusedForbidden,
+            hidden + ": 保密字段，您的角色不能修改 (confidential: your role cannot write it)"));
+        continue;
+      }
     }
 
     // The tablet's door check, again: a value no Database would have stored is refused (§3.4).
@@ -497,9 +520,7 @@ ApiResult<sync::PullResponse> SyncService::Pull(const Principal& principal,
       db->ReadFeed(principal.tenant, cursor.watermark, w, filter, size_t{page} + 1);
   if (!entries.ok()) return BackendError(entries.status());
 
-  const bool sees_confidential =
-      std::find(options_.confidential_roles.begin(), options_.confidential_roles.end(),
-                principal.role) != options_.confidential_roles.end();
+  const bool sees_confidential = SeesConfidential(principal);
   sync::PullResponse response;
   uint64_t next = w;
   size_t bytes = 256;  // the envelope: cursor, time, brackets

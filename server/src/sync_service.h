@@ -98,6 +98,8 @@ class SyncService {
   Status Health() const;
 
   const sync::Limits& limits() const { return options_.limits; }
+  // Whether the principal's role reads (and so may write) confidential fields.
+  bool SeesConfidential(const Principal& principal) const;
   int64_t NowMs() const;
 
  private:

@@ -274,23 +274,56 @@ TEST_CASE("a cursor is bound to its user and refused when altered") {
   CHECK(bad.error().http_status == 400);
 }
 
-TEST_CASE("confidential fields are not sent to reps") {
+TEST_CASE("confidential fields: each role pulls exactly what it may see, a rep cannot write them") {
   World w;
-  sync::Change c = Customer("c-1", "cust-1", "客户", "zhang", HlcAt(kNowMs));
-  c.fields["payment_terms"].value = "月结30天";
-  REQUIRE(w.service->ApplyPush(w.As("zhang"), Push("dev-zhang", {c})).ok());
   REQUIRE(AdminShareCustomer(w.backend.get(), kTenant, "cust-1", "east1").ok());
-  REQUIRE(
-      w.service
-          ->ApplyPush(w.As("zhang"), Push("dev-zhang", {Upsert("c-2", "customers", "cust-1",
-                                                               {{"payment_terms", "月结60天"}},
-                                                               "dev-zhang", HlcAt(kNowMs) + 1)}))
-          .ok());
-  // li (rep, the customer is shared with east1) gets nothing: the only change is confidential.
-  CHECK(PullAll(w, w.As("li")).changes.empty());
-  const sync::PullResponse manager = PullAll(w, w.As("chen"));
-  REQUIRE(manager.changes.size() == 2);
-  CHECK(manager.changes[0].fields.at("payment_terms").value == "月结30天");
+  REQUIRE(w.service
+              ->ApplyPush(w.As("zhang"), Push("dev-zhang", {Customer("c-1", "cust-1", "客户",
+                                                                     "zhang", HlcAt(kNowMs))}))
+              .ok());
+  // The manager sets the three confidential fields of the built-in schema.
+  auto set =
+      w.service->ApplyPush(w.As("chen"), Push("dev-chen", {Upsert("m-1", "customers", "cust-1",
+                                                                  {{"credit_level", "A"},
+                                                                   {"payment_terms", "月结30天"},
+                                                                   {"budget_range", "50-100万"}},
+                                                                  "dev-chen", HlcAt(kNowMs) + 1)}));
+  REQUIRE(set.ok());
+  REQUIRE(set.value().results[0].status == sync::PushStatus::kApplied);
+  // A rep's write of one of them is refused, naming the field, and changes nothing.
+  auto rep_write = w.service->ApplyPush(
+      w.As("zhang"), Push("dev-zhang", {Upsert("c-2", "customers", "cust-1",
+                                               {{"payment_terms", "月结60天"}, {"region", "华东"}},
+                                               "dev-zhang", HlcAt(kNowMs) + 2)}));
+  REQUIRE(rep_write.ok());
+  CHECK(rep_write.value().results[0].status == sync::PushStatus::kRefused);
+  CHECK(rep_write.value().results[0].code == sync::kRefusedForbidden);
+  CHECK(rep_write.value().results[0].reason.find("payment_terms") != std::string::npos);
+
+  // Field by field, per role: what the pulled changes carry for cust-1.
+  const std::vector<std::string> confidential = {"credit_level", "payment_terms", "budget_range"};
+  for (const char* user : {"li", "zhang", "chen", "boss"}) {
+    CAPTURE(user);
+    const bool may_see = std::string(user) == "chen" || std::string(user) == "boss";
+    std::map<std::string, nlohmann::json> seen;
+    Principal reader = w.As(user);
+    reader.device = "another-tablet";  // so the user's own writes are not left out as echoes
+    for (const sync::Change& c : PullAll(w, reader).changes) {
+      if (c.record_id != "cust-1") continue;
+      for (const auto& [name, write] : c.fields) seen[name] = write.value;
+    }
+    CHECK(seen.count("name") == 1);
+    for (const std::string& field : confidential) {
+      CAPTURE(field);
+      CHECK(seen.count(field) == (may_see ? 1u : 0u));
+    }
+    if (may_see) {
+      CHECK(seen["credit_level"] == "A");
+      CHECK(seen["payment_terms"] == "月结30天");
+      CHECK(seen["budget_range"] == "50-100万");
+    }
+    CHECK(seen.count("region") == 0);  // the refused change left no trace
+  }
 }
 
 TEST_CASE("concurrent review edits are recorded as a conflict") {
