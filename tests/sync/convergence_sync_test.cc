@@ -206,6 +206,8 @@ class History {
       lost += d.http->lost;
       for (const auto& [id, statuses] : d.http->results) {
         CAPTURE(id);
+        const std::string answers = json(statuses).dump();
+        CAPTURE(answers);
         int applied_times = 0;
         int refused = 0;
         for (const std::string& s : statuses) {
@@ -216,8 +218,11 @@ class History {
           applied_times += s == "applied" ? 1 : 0;
         }
         if (refused > 0) {
-          CHECK(applied_times == 0);
+          // A refusal is not recorded (protocol §6): an old push replayed after the contact was
+          // re-created finds a customer to place it by, and the delete is applied then, once.
+          CHECK(applied_times <= 1);
           ++refused_deletes;
+          if (applied_times == 1) applied.insert(id);
           continue;
         }
         CHECK(applied_times == 1);  // once applied; every other answer a duplicate
@@ -407,13 +412,13 @@ TEST_CASE("random histories on four tablets converge through the real server, ea
 // Each feature alone, on other seeds: a failure here names its cause. Tags are pushed as
 // set_add / set_remove (a plain value is refused by the server's merge).
 TEST_CASE("random histories with add-wins set fields (tags) converge with nothing refused") {
-  for (uint64_t seed : Seeds({5, 42})) RunSeed(seed, /*with_tags=*/true, /*recreate=*/false, 200);
+  for (uint64_t seed : Seeds({5, 42})) RunSeed(seed, /*with_tags=*/true, /*recreate=*/false, 250);
 }
 
 // A Put over a tombstone goes out with `recreate`, and an acknowledged push shows the record as
 // the server merged it: without either, the tablet and the server differ for good.
 TEST_CASE("random histories with re-creations after deletes converge") {
-  for (uint64_t seed : Seeds({3, 99})) RunSeed(seed, /*with_tags=*/false, /*recreate=*/true, 200);
+  for (uint64_t seed : Seeds({3, 99})) RunSeed(seed, /*with_tags=*/false, /*recreate=*/true, 250);
 }
 
 }  // namespace
