@@ -13,6 +13,8 @@
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -43,29 +45,105 @@ Result<json> ParseFields(const OutboxRow& row) {
   return fields;
 }
 
+bool IsSetField(const CollectionDef& def, const std::string& name) {
+  const FieldDef* f = def.Field(name);
+  return f != nullptr && f->merge == MergeRule::kAddWinsSet;
+}
+
+// Whether the row's write of a set field carries its set operations (recorded when frozen).
+bool HasSetOps(const json& write) { return write.contains("add") || write.contains("rem"); }
+
+// The elements of set field `name` the user sees in `state`: none while the record is not alive.
+std::set<std::string> ShownElements(const CollectionDef& def, const RecordState& state,
+                                    const std::string& name) {
+  std::set<std::string> shown;
+  std::optional<json> record = Materialize(def, state);
+  if (!record) return shown;
+  auto it = record->find(name);
+  if (it == record->end() || !it->is_array()) return shown;
+  for (const json& element : *it) {
+    if (element.is_string()) shown.insert(element.get<std::string>());
+  }
+  return shown;
+}
+
+// The set operations that take set field `name` from what `seen` shows to `value` (the array the
+// user set; null clears): the elements to add, and every live add tag of each shown element to
+// remove (only tags observed, so an add made elsewhere concurrently still wins). Sorted, so the
+// same inputs always freeze to the same bytes.
+void DiffSet(const CollectionDef& def, const RecordState& seen, const std::string& name,
+             const json& value, FieldWrite* out) {
+  std::set<std::string> wanted;
+  if (value.is_array()) {
+    for (const json& element : value) {
+      if (element.is_string()) wanted.insert(element.get<std::string>());
+    }
+  }
+  const std::set<std::string> shown = ShownElements(def, seen, name);
+  for (const std::string& element : wanted) {
+    if (shown.count(element) == 0) out->set_add.push_back(element);
+  }
+  auto set = seen.sets.find(name);
+  if (set == seen.sets.end()) return;
+  for (const std::string& element : shown) {
+    if (wanted.count(element) != 0) continue;
+    auto tags = set->second.adds.find(element);
+    if (tags == set->second.adds.end()) continue;
+    for (const Version& tag : tags->second) out->set_remove.emplace_back(element, tag);
+  }
+}
+
 // Protocol §5.3: one Change per distinct HLC of the row, ascending; ids <change_id> (one HLC) or
-// <change_id>:<k>. Review bases come from the row's "b" (recorded when it was frozen).
-Result<std::vector<Change>> SplitRow(const OutboxRow& row) {
+// <change_id>:<k>. Review bases come from the row's "b", set operations from its "add" and "rem"
+// (recorded when it was frozen, so a retry sends the same bytes). A set field of a row not frozen
+// yet (a pending row shown on the record) holds only the value the user set: its operations are
+// computed against `seen`, the record as merged before this row, as Freeze does; `seen` may be
+// null only when every set write is frozen. The first change of a re-creation row carries
+// `recreate`: it is the put (later updates absorbed into the row have higher HLCs).
+Result<std::vector<Change>> SplitRow(const CollectionDef& def, const OutboxRow& row,
+                                     const RecordState* seen) {
   Result<json> fields = ParseFields(row);
   if (!fields.ok()) return fields.status();
+  const std::string where = "outbox row " + std::to_string(row.seq);
+  bool needs_seen = false;
   std::map<uint64_t, std::map<std::string, FieldWrite>> by_hlc;
+  std::map<uint64_t, std::vector<std::pair<std::string, json>>> unfrozen_sets;  // name, value
   for (const auto& [name, write] : fields->items()) {
     if (!write.is_object() || !write.contains("hlc") || !write["hlc"].is_number_unsigned()) {
-      return Status::Corruption("outbox row " + std::to_string(row.seq) + ": field " + name +
-                                " has no hlc");
+      return Status::Corruption(where + ": field " + name + " has no hlc");
     }
-    std::map<std::string, FieldWrite>& at = by_hlc[write["hlc"].get<uint64_t>()];
+    const uint64_t hlc = write["hlc"].get<uint64_t>();
+    std::map<std::string, FieldWrite>& at = by_hlc[hlc];
     if (row.is_delete) continue;  // a delete's only "field" carries its version
     FieldWrite fw;
-    fw.value = write.value("v", json());
+    if (IsSetField(def, name)) {
+      // A set is written with operations only (merge.h); the value stays null.
+      if (HasSetOps(write)) {
+        for (const json& e : write.value("add", json::array())) {
+          fw.set_add.push_back(e.get<std::string>());
+        }
+        for (const json& r : write.value("rem", json::array())) {
+          fw.set_remove.emplace_back(r[0].get<std::string>(),
+                                     Version{Hlc(r[1].get<uint64_t>()), r[2].get<std::string>()});
+        }
+      } else {
+        needs_seen = true;
+        unfrozen_sets[hlc].emplace_back(name, write.value("v", json()));
+      }
+    } else {
+      fw.value = write.value("v", json());
+    }
     if (write.contains("b")) {
       for (const json& v : write["b"]) fw.base.push_back({Hlc(v[0].get<uint64_t>()), v[1]});
     }
     at[name] = std::move(fw);
   }
-  if (by_hlc.empty()) {
-    return Status::Corruption("outbox row " + std::to_string(row.seq) + ": no fields");
+  if (by_hlc.empty()) return Status::Corruption(where + ": no fields");
+  if (needs_seen && seen == nullptr) {
+    return Status::Corruption(where + ": a set field was sent without its set operations");
   }
+  std::optional<RecordState> running;  // `seen` plus this row's earlier changes
+  if (needs_seen) running = *seen;
   std::vector<Change> out;
   size_t k = 0;
   for (auto& [hlc, writes] : by_hlc) {
@@ -74,9 +152,16 @@ Result<std::vector<Change>> SplitRow(const OutboxRow& row) {
     c.collection = row.collection;
     c.record_id = row.record_id;
     c.op = row.is_delete ? Change::Op::kDelete : Change::Op::kUpsert;
+    c.recreate = row.recreate && !row.is_delete && k == 0;
     c.version = Version{Hlc(hlc), row.node};
     c.fields = std::move(writes);
     c.schema_version = row.schema_version;
+    if (running) {
+      for (const auto& [name, value] : unfrozen_sets[hlc]) {
+        DiffSet(def, *running, name, value, &c.fields[name]);
+      }
+      (void)Merge(def, c, &*running);  // refused here, refused by the server: nothing to show
+    }
     out.push_back(std::move(c));
     ++k;
   }
@@ -103,8 +188,12 @@ void MergeLocal(const CollectionDef& def, const Change& change, const std::strin
   (void)Merge(def, c, state);
 }
 
-// Freezes a pending row: every review field gets as base the heads of the record as the user saw
-// it (merge state plus the earlier unsent rows). Returns the row as frozen.
+// Freezes a row for sending, recording what SplitRow cannot recompute the same way later: every
+// review field gets as base the heads of the record as the user saw it (merge state plus the
+// earlier unsent rows), and every add-wins set field the operations from that record to the value
+// the user set. Returns the row as frozen. An inflight row is frozen again only to add set
+// operations it lacks (a row frozen before they were recorded: the server refused it whole, so
+// no id of it is stored with other bytes); its bases stay as they were sent.
 Result<OutboxRow> Freeze(Database::SyncTransaction& txn, const CollectionDef& def, OutboxRow row,
                          const std::string& author) {
   Result<json> fields = ParseFields(row);
@@ -116,21 +205,38 @@ Result<OutboxRow> Freeze(Database::SyncTransaction& txn, const CollectionDef& de
     if (!earlier.ok()) return earlier.status();
     for (const OutboxRow& e : *earlier) {
       if (e.seq >= row.seq) break;
-      Result<std::vector<Change>> pieces = SplitRow(e);
+      Result<std::vector<Change>> pieces = SplitRow(def, e, &*state);
       if (!pieces.ok()) return pieces.status();
       for (const Change& c : *pieces) MergeLocal(def, c, author, &*state);
     }
-    for (auto& [name, write] : fields->items()) {
-      const FieldDef* f = def.Field(name);
-      if (f == nullptr || f->merge != MergeRule::kReview) continue;
-      json base = json::array();
-      auto it = state->reviews.find(name);
-      if (it != state->reviews.end()) {
-        for (const RegisterValue& head : it->second.Heads()) {
-          base.push_back(json::array({head.version.hlc.packed(), head.version.node}));
+    if (!row.inflight) {
+      for (auto& [name, write] : fields->items()) {
+        const FieldDef* f = def.Field(name);
+        if (f == nullptr || f->merge != MergeRule::kReview) continue;
+        json base = json::array();
+        auto it = state->reviews.find(name);
+        if (it != state->reviews.end()) {
+          for (const RegisterValue& head : it->second.Heads()) {
+            base.push_back(json::array({head.version.hlc.packed(), head.version.node}));
+          }
         }
+        write["b"] = std::move(base);
       }
-      write["b"] = std::move(base);
+    }
+    Result<std::vector<Change>> pieces = SplitRow(def, row, &*state);
+    if (!pieces.ok()) return pieces.status();
+    for (const Change& c : *pieces) {
+      for (const auto& [name, write] : c.fields) {
+        if (!IsSetField(def, name)) continue;
+        json& entry = (*fields)[name];
+        if (HasSetOps(entry)) continue;
+        json rem = json::array();
+        for (const auto& [element, tag] : write.set_remove) {
+          rem.push_back(json::array({element, tag.hlc.packed(), tag.node}));
+        }
+        entry["add"] = write.set_add;
+        entry["rem"] = std::move(rem);
+      }
     }
   }
   row.fields_json = fields->dump();
@@ -139,13 +245,24 @@ Result<OutboxRow> Freeze(Database::SyncTransaction& txn, const CollectionDef& de
   return row;
 }
 
+// Whether an inflight row still lacks the set operations SplitRow needs to send it.
+bool LacksSetOps(const CollectionDef& def, const OutboxRow& row) {
+  if (row.is_delete) return false;
+  Result<json> fields = ParseFields(row);
+  if (!fields.ok()) return false;  // SplitRow reports it
+  for (const auto& [name, write] : fields->items()) {
+    if (IsSetField(def, name) && write.is_object() && !HasSetOps(write)) return true;
+  }
+  return false;
+}
+
 // Writes the record as the user should see it: `state` plus its unsent outbox rows.
 Status Refresh(Database::SyncTransaction& txn, const CollectionDef& def, const RecordKey& key,
                RecordState state, const std::string& author) {
   Result<std::vector<OutboxRow>> rows = txn.OutboxRowsOf(key.first, key.second);
   if (!rows.ok()) return rows.status();
   for (const OutboxRow& row : *rows) {
-    Result<std::vector<Change>> pieces = SplitRow(row);
+    Result<std::vector<Change>> pieces = SplitRow(def, row, &state);
     if (!pieces.ok()) return pieces.status();
     for (const Change& c : *pieces) MergeLocal(def, c, author, &state);
   }
@@ -513,12 +630,12 @@ Status Replicator::Push(Round& round) {
         const CollectionDef* def = db_->schema().Collection(row.collection);
         if (def == nullptr)
           return Status::Corruption("outbox: unknown collection " + row.collection);
-        if (!row.inflight) {
+        if (!row.inflight || LacksSetOps(*def, row)) {
           Result<OutboxRow> f = Freeze(txn, *def, std::move(row), user_.id);
           if (!f.ok()) return f.status();
           row = std::move(*f);
         }
-        Result<std::vector<Change>> pieces = SplitRow(row);
+        Result<std::vector<Change>> pieces = SplitRow(*def, row, nullptr);
         if (!pieces.ok()) return pieces.status();
         if (!plan.empty() && request.changes.size() + pieces->size() > limits_.max_batch_changes) {
           break;  // the next batch takes it; it stays frozen, as sent rows must
@@ -557,11 +674,17 @@ Status Replicator::Push(Round& round) {
     }
 
     Status acked = db_->RunSyncTransaction([&](Database::SyncTransaction& txn) -> Status {
+      std::map<RecordKey, RecordState> touched;
       for (const Planned& p : plan) {
         const CollectionDef* def = db_->schema().Collection(p.row.collection);
         const RecordKey key{p.row.collection, p.row.record_id};
-        Result<RecordState> state = LoadState(txn, key);
-        if (!state.ok()) return state.status();
+        auto it = touched.find(key);
+        if (it == touched.end()) {
+          Result<RecordState> loaded = LoadState(txn, key);
+          if (!loaded.ok()) return loaded.status();
+          it = touched.emplace(key, std::move(*loaded)).first;
+        }
+        RecordState& state = it->second;
         std::string refusals;
         for (size_t k = p.first; k < p.first + p.count; ++k) {
           const PushResult& r = pushed->results[k];
@@ -574,18 +697,23 @@ Status Replicator::Push(Round& round) {
           // The server has it: it joins the merge state exactly as the server merged it.
           Change c = request.changes[k];
           c.author = user_.id;
-          (void)Merge(*def, c, &*state);
+          (void)Merge(*def, c, &state);
           ++round.progress.changes_pushed;
         }
-        FIELDSYNC_RETURN_IF_ERROR(
-            txn.WriteSyncState(key.first, key.second, RecordStateToJson(*state).dump()));
         if (refusals.empty()) {
           FIELDSYNC_RETURN_IF_ERROR(txn.Acknowledge(p.row.seq));
-          continue;
+        } else {
+          FIELDSYNC_RETURN_IF_ERROR(txn.DeadLetter(p.row.seq, refusals));
         }
-        FIELDSYNC_RETURN_IF_ERROR(txn.DeadLetter(p.row.seq, refusals));
-        // The refused edit is gone for good: show the record as the server keeps it.
-        FIELDSYNC_RETURN_IF_ERROR(Refresh(txn, *def, key, *state, user_.id));
+      }
+      // Each record is shown again as merged plus its unsent rows, accepted or refused alike:
+      // the local write is not what the server merged (a re-creation, a set, a concurrent
+      // edit already pulled), and the invariant of this file says the record is that merge.
+      for (const auto& [key, state] : touched) {
+        FIELDSYNC_RETURN_IF_ERROR(
+            txn.WriteSyncState(key.first, key.second, RecordStateToJson(state).dump()));
+        FIELDSYNC_RETURN_IF_ERROR(
+            Refresh(txn, *db_->schema().Collection(key.first), key, state, user_.id));
       }
       return Status::OK();
     });

@@ -55,7 +55,7 @@ struct Fixture {
     json rows = json::array();
     REQUIRE(db->writer_store()
                 .Execute("SELECT change_id, collection, record_id, op, fields, node, "
-                         "schema_version FROM fs_outbox ORDER BY seq",
+                         "schema_version, recreate FROM fs_outbox ORDER BY seq",
                          {},
                          [&](const Row& r) {
                            rows.push_back(
@@ -65,7 +65,8 @@ struct Fixture {
                                 {"op", std::get<std::string>(r.values[3])},
                                 {"fields", json::parse(std::get<std::string>(r.values[4]))},
                                 {"node", std::get<std::string>(r.values[5])},
-                                {"schema_version", std::get<int64_t>(r.values[6])}});
+                                {"schema_version", std::get<int64_t>(r.values[6])},
+                                {"recreate", std::get<int64_t>(r.values[7])}});
                            return true;
                          })
                 .ok());
@@ -206,6 +207,71 @@ TEST_CASE("the outbox coalesces unsent edits of a record and never drops one") {
   CHECK(outbox[1]["fields"]["grade"]["v"] == "D");
   CHECK(outbox[2]["op"] == "delete");
   CHECK(outbox[3]["op"] == "upsert");
+  CHECK(outbox[3]["recreate"] == 1);  // the put over the tombstone starts the record anew
+  for (int i = 0; i < 3; ++i) CHECK(outbox[i]["recreate"] == 0);
+}
+
+TEST_CASE("a put over a tombstone is a re-creation row: never absorbed, absorbing later updates") {
+  Fixture f;
+  auto id = f.db->Put("customers", kCustomer);
+  REQUIRE(id.ok());
+  // Deleted by the server while this tablet's creation is still unsent: the newest row of the
+  // record is then a pending upsert, which must not swallow the re-creation (and lose its flag).
+  Status deleted = f.db->RunSyncTransaction([&](Database::SyncTransaction& txn) {
+    return txn.ApplyRemoteRecord("customers", *id, "{}", "{}", /*deleted=*/true,
+                                 Hlc((kNowMs + 10) << 16));
+  });
+  REQUIRE_MESSAGE(deleted.ok(), deleted.ToString());
+  f.clock.AdvanceMicros(20 * 1000);
+  REQUIRE(f.db->Put("customers", R"({"id":")" + *id + R"(","kind":"person","name":"李娜"})").ok());
+  json record = json::parse(*f.db->Get("customers", *id));
+  CHECK_FALSE(record.contains("grade"));  // the old fields are gone
+  // Later updates merge into the re-creation, by json_patch (grade) and by rewriting the row (a
+  // null clears), and the flag stays.
+  REQUIRE(f.db->Update("customers", *id, R"({"grade":"B"})").ok());
+  REQUIRE(f.db->Update("customers", *id, R"({"region":"华南"})").ok());
+  REQUIRE(f.db->Update("customers", *id, R"({"region":null})").ok());
+  json outbox = f.Outbox();
+  REQUIRE(outbox.size() == 2);
+  CHECK(outbox[0]["recreate"] == 0);
+  CHECK(outbox[0]["fields"]["grade"]["v"] == "A");
+  CHECK(outbox[0]["fields"]["name"]["v"] == "上海明辉贸易有限公司");
+  CHECK(outbox[1]["op"] == "upsert");
+  CHECK(outbox[1]["recreate"] == 1);
+  CHECK(outbox[1]["fields"]["name"]["v"] == "李娜");
+  CHECK(outbox[1]["fields"]["grade"]["v"] == "B");
+  CHECK(outbox[1]["fields"]["region"]["v"].is_null());
+  // The sync layer reads the flag, and a refused re-creation is listed as one.
+  Status read = f.db->RunSyncTransaction([&](Database::SyncTransaction& txn) -> Status {
+    Result<std::vector<OutboxRow>> rows = txn.OutboxRowsOf("customers", *id);
+    REQUIRE(rows.ok());
+    REQUIRE(rows->size() == 2);
+    CHECK_FALSE((*rows)[0].recreate);
+    CHECK((*rows)[1].recreate);
+    return txn.DeadLetter((*rows)[1].seq, "test refusal");
+  });
+  REQUIRE(read.ok());
+  CHECK(f.Count("SELECT count(*) FROM fs_dead_letters WHERE op = 'recreate'") == 1);
+}
+
+TEST_CASE("a database made before outbox re-creations gets the column, its pending rows kept") {
+  Fixture f;
+  auto id = f.db->Put("customers", kCustomer);
+  REQUIRE(id.ok());
+  REQUIRE(f.db->Delete("customers", *id).ok());
+  // The layout of fs_outbox before re-creations were recorded.
+  REQUIRE(f.db->writer_store().Execute("ALTER TABLE fs_outbox DROP COLUMN recreate").ok());
+  f.Reopen(f.options);
+  CHECK(f.Count("SELECT count(*) FROM pragma_table_info('fs_outbox') WHERE name = 'recreate'") ==
+        1);
+  REQUIRE(f.db->Put("customers", R"({"id":")" + *id + R"(","kind":"person","name":"李娜"})").ok());
+  json outbox = f.Outbox();
+  REQUIRE(outbox.size() == 3);
+  CHECK(outbox[0]["recreate"] == 0);
+  CHECK(outbox[1]["op"] == "delete");
+  CHECK(outbox[2]["recreate"] == 1);
+  f.Reopen(f.options);  // a second open finds the column and leaves it
+  CHECK(f.Outbox().size() == 3);
 }
 
 TEST_CASE("an update replaces arrays and objects whole, clears nulls, and refuses a tombstone") {

@@ -4,7 +4,7 @@
 // Four tablets (reps zhang and li of east1, their manager chen, and wang of east2), each a real
 // encrypted file on its own clock, make a few hundred random edits chosen by a seeded PRNG:
 // creations, LWW fields (grade, region, phones, title), review fields (notes,
-// relationship_notes), add-wins sets (tags, in their own case), deletes and re-creations of
+// relationship_notes), add-wins sets (tags), deletes and re-creations of
 // customers (update_wins) and contacts (delete_wins), append-only visits, with sync rounds in
 // random order in between. Pushes are sometimes sent twice (the first answer lost), sometimes
 // answered but the answer lost (the replicator must resend), and old pushes are replayed. Then
@@ -206,6 +206,8 @@ class History {
       lost += d.http->lost;
       for (const auto& [id, statuses] : d.http->results) {
         CAPTURE(id);
+        const std::string answers = json(statuses).dump();
+        CAPTURE(answers);
         int applied_times = 0;
         int refused = 0;
         for (const std::string& s : statuses) {
@@ -216,8 +218,11 @@ class History {
           applied_times += s == "applied" ? 1 : 0;
         }
         if (refused > 0) {
-          CHECK(applied_times == 0);
+          // A refusal is not recorded (protocol §6): an old push replayed after the contact was
+          // re-created finds a customer to place it by, and the delete is applied then, once.
+          CHECK(applied_times <= 1);
           ++refused_deletes;
+          if (applied_times == 1) applied.insert(id);
           continue;
         }
         CHECK(applied_times == 1);  // once applied; every other answer a duplicate
@@ -400,26 +405,20 @@ void RunSeed(uint64_t seed, bool with_tags, bool recreate, int ops) {
 
 TEST_CASE("random histories on four tablets converge through the real server, each change once") {
   for (uint64_t seed : Seeds({11, 2024, 777, 31337})) {
-    RunSeed(seed, /*with_tags=*/false, /*recreate=*/false, 250);
+    RunSeed(seed, /*with_tags=*/true, /*recreate=*/true, 250);
   }
 }
 
-// KNOWN BUG (replicator.cc SplitRow): a string_set field is sent as a plain value, and the
-// server's Merge refuses it ("an add-wins set is written with set_add and set_remove, not a
-// value"): every tags edit becomes a dead letter.
-TEST_CASE("random histories with add-wins set fields (tags) converge with nothing refused" *
-          doctest::may_fail()) {
-  for (uint64_t seed : Seeds({5})) RunSeed(seed, /*with_tags=*/true, /*recreate=*/false, 120);
+// Each feature alone, on other seeds: a failure here names its cause. Tags are pushed as
+// set_add / set_remove (a plain value is refused by the server's merge).
+TEST_CASE("random histories with add-wins set fields (tags) converge with nothing refused") {
+  for (uint64_t seed : Seeds({5, 42})) RunSeed(seed, /*with_tags=*/true, /*recreate=*/false, 250);
 }
 
-// KNOWN BUG (core outbox + replicator.cc SplitRow): a Put over a tombstone starts the record anew
-// on the tablet, but its outbox row carries no re-creation, so the Change goes out without
-// `recreate`: under update_wins the server keeps the fields the re-creation left out (the
-// tablet shows them gone), under delete_wins the server keeps the record deleted (the tablet
-// shows it alive). The tablet and the server then differ for good: an acknowledged push does
-// not re-materialize the record from the merged state.
-TEST_CASE("random histories with re-creations after deletes converge" * doctest::may_fail()) {
-  for (uint64_t seed : Seeds({3})) RunSeed(seed, /*with_tags=*/false, /*recreate=*/true, 150);
+// A Put over a tombstone goes out with `recreate`, and an acknowledged push shows the record as
+// the server merged it: without either, the tablet and the server differ for good.
+TEST_CASE("random histories with re-creations after deletes converge") {
+  for (uint64_t seed : Seeds({3, 99})) RunSeed(seed, /*with_tags=*/false, /*recreate=*/true, 250);
 }
 
 }  // namespace

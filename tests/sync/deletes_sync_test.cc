@@ -2,11 +2,13 @@
 // and the real server, each shown alone on two tablets (zhang and li of team east1, on a customer
 // shared with the team).
 //
-// These are the cases the random histories of convergence_sync_test.cc met as failures. Three are
-// known bugs in code outside tests/ and are marked may_fail; each names the cause. When a fix
-// lands, the case passes and its may_fail should go.
+// These are the cases the random histories of convergence_sync_test.cc met as failures. One is a
+// known bug in code outside tests/ and is marked may_fail, naming the cause. When a fix lands,
+// the case passes and its may_fail should go.
 #include <doctest/doctest.h>
 
+#include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -100,14 +102,11 @@ TEST_CASE("a contact deleted on one tablet is deleted on the other and on the se
   t.CheckNoDeadLetters();
 }
 
-// KNOWN BUG (core outbox + sync/src/replicator.cc SplitRow): Database::Put over a tombstone starts
-// the record anew on the tablet (the fields it does not name are gone), but the outbox row does
-// not say it is a re-creation and SplitRow never sets Change::recreate. The server merges a plain
-// upsert: under update_wins the old fields stay alive (here grade and phones), so the server and
-// the other tablet show fields the re-creating tablet does not, for good (an acknowledged push
-// does not re-materialize the record from the merged state).
-TEST_CASE("a customer re-created after a synced delete holds only its new fields everywhere" *
-          doctest::may_fail()) {
+// Database::Put over a tombstone starts the record anew on the tablet (the fields it does not name
+// are gone); the outbox row is a re-creation and its Change carries `recreate`, so the server
+// drops the old fields too (here grade and phones), and the acknowledged push leaves the
+// re-creating tablet showing what the server merged.
+TEST_CASE("a customer re-created after a synced delete holds only its new fields everywhere") {
   TwoTablets t;
   REQUIRE(t.zhang.db
               ->Put("customers", json({{"id", kShared},
@@ -140,12 +139,10 @@ TEST_CASE("a customer re-created after a synced delete holds only its new fields
   t.CheckNoDeadLetters();
 }
 
-// KNOWN BUG (sync/src/replicator.cc SplitRow): a string_set field (tags, add_wins_set) is sent
-// as a plain value instead of set_add / set_remove, and the server's Merge refuses it ("an
-// add-wins set is written with set_add and set_remove, not a value"): every edit that touches
-// tags, including a creation with tags, becomes a dead letter.
-TEST_CASE("tags edited on two tablets at once keep both additions (add-wins set)" *
-          doctest::may_fail()) {
+// A string_set field (tags, add_wins_set) is pushed as set_add / set_remove: the difference
+// between the value the user set and what the record showed, so a concurrent add on another
+// tablet survives a removal it never saw.
+TEST_CASE("tags edited on two tablets at once keep both additions (add-wins set)") {
   TwoTablets t;
   REQUIRE(t.zhang.db
               ->Put("customers", json({{"id", kShared},
@@ -158,12 +155,9 @@ TEST_CASE("tags edited on two tablets at once keep both additions (add-wins set)
   t.SyncBoth();
   CHECK(Dump(t.li.Get("customers", kShared)).find("重点客户") != std::string::npos);
   // Offline at once: zhang swaps 重点客户 for 老客户; li adds 样品试用.
-  // With the bug the creation was refused and the customer vanished from zhang's tablet too.
-  CHECK(t.zhang.db->Update("customers", kShared, json({{"tags", {"老客户"}}}).dump()).ok());
-  if (t.li.Get("customers", kShared)) {
-    REQUIRE(t.li.db->Update("customers", kShared, json({{"tags", {"重点客户", "样品试用"}}}).dump())
-                .ok());
-  }
+  REQUIRE(t.zhang.db->Update("customers", kShared, json({{"tags", {"老客户"}}}).dump()).ok());
+  REQUIRE(t.li.db->Update("customers", kShared, json({{"tags", {"重点客户", "样品试用"}}}).dump())
+              .ok());
   t.SyncBoth();
   const std::optional<json> on_zhang = t.zhang.Get("customers", kShared);
   const std::optional<json> on_li = t.li.Get("customers", kShared);
@@ -173,7 +167,79 @@ TEST_CASE("tags edited on two tablets at once keep both additions (add-wins set)
     for (const json& tag : (*on_zhang)["tags"]) tags.insert(tag.get<std::string>());
   }
   CHECK(tags == std::set<std::string>{"老客户", "样品试用"});
+  // Clearing the field removes every tag the tablet saw, here and everywhere.
+  REQUIRE(t.li.db->Update("customers", kShared, R"({"tags":null})").ok());
+  t.SyncBoth();
+  CHECK(Dump(t.li.Get("customers", kShared)).find("tags") == std::string::npos);
+  CHECK(Dump(t.zhang.Get("customers", kShared)).find("tags") == std::string::npos);
+  CHECK(Dump(t.server.Record("customers", kShared)).find("tags") == std::string::npos);
   t.CheckNoDeadLetters();
+}
+
+// The set operations of a tags edit are frozen with its outbox row. Here the record learns
+// another tablet's add of a tag the edit removes between the push whose answer was lost and its
+// resend (as a pull does, e.g. after a push deferred for an older server schema): computed
+// again, the removal would name that add's tag too, other bytes under the same change id, which
+// the server refuses (change_id_reused) and the edit would end as a dead letter.
+TEST_CASE("a tags edit whose push answer was lost is sent again as frozen") {
+  fieldsync::testing::TempDir dir;
+  SyncServer server;
+  REQUIRE(server::AdminShareCustomer(server.world.backend.get(), server::testing::kTenant, kShared,
+                                     "east1")
+              .ok());
+  bool lose = false;
+  SyncTablet zhang{dir,
+                   "zhang",
+                   "zhang",
+                   server,
+                   1,
+                   nullptr,
+                   std::make_unique<FlakyHttp>(std::function<bool()>(), [&lose] { return lose; })};
+  REQUIRE(zhang.db
+              ->Put("customers", json({{"id", kShared},
+                                       {"kind", "company"},
+                                       {"name", "明辉贸易"},
+                                       {"owner_rep", "zhang"},
+                                       {"tags", {"重点客户", "老客户"}}})
+                                     .dump())
+              .ok());
+  zhang.Sync();
+  REQUIRE(zhang.db->Update("customers", kShared, R"({"tags":[]})").ok());
+  lose = true;
+  Status lost = zhang.TrySync();
+  REQUIRE(lost.code() == StatusCode::kUnavailable);
+  lose = false;
+  const CollectionDef& customers = *zhang.db->schema().Collection("customers");
+  Status learned = zhang.db->RunSyncTransaction([&](Database::SyncTransaction& txn) -> Status {
+    Result<std::optional<std::string>> stored = txn.ReadSyncState("customers", kShared);
+    REQUIRE(stored.ok());
+    REQUIRE(stored->has_value());
+    Result<RecordState> state = RecordStateFromJson(json::parse(**stored));
+    REQUIRE(state.ok());
+    Change add;
+    add.change_id = "li-adds-a-tag";
+    add.collection = "customers";
+    add.record_id = kShared;
+    add.version = Version{Hlc(uint64_t{1} << 60), "ffffffffffffffff"};
+    add.author = "li";
+    add.fields["tags"].set_add = {"重点客户"};
+    REQUIRE(Merge(customers, add, &*state).ok());
+    return txn.WriteSyncState("customers", kShared, RecordStateToJson(*state).dump());
+  });
+  REQUIRE(learned.ok());
+  zhang.Sync();
+  int resent = 0;
+  for (const auto& [id, statuses] : zhang.http->results) {
+    CAPTURE(id);
+    REQUIRE_FALSE(statuses.empty());
+    CHECK(statuses.front() == "applied");
+    for (size_t k = 1; k < statuses.size(); ++k) CHECK(statuses[k] == "duplicate");
+    resent += statuses.size() > 1 ? 1 : 0;
+  }
+  CHECK(resent == 1);
+  CHECK(zhang.Pending() == 0);
+  CHECK(zhang.DeadLetters().empty());
+  CHECK(Dump(server.Record("customers", kShared)).find("tags") == std::string::npos);
 }
 
 }  // namespace

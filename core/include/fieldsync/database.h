@@ -167,7 +167,8 @@ struct OutboxRow {
   std::string collection;
   std::string record_id;
   bool is_delete = false;
-  std::string fields_json;  // {"field": {"v": value, "hlc": n}}; the pusher may add "b"
+  bool recreate = false;    // an upsert that starts the record anew (a Put over a tombstone)
+  std::string fields_json;  // {"field": {"v": value, "hlc": n}}; the pusher adds "b", "add", "rem"
   std::string node;
   int schema_version = 1;
   bool inflight = false;
@@ -183,7 +184,8 @@ class Database::SyncTransaction {
   Result<std::vector<OutboxRow>> OutboxRowsOf(const std::string& collection,
                                               const std::string& record_id);
   // Freezes a row for sending: it becomes inflight with `fields_json` (the pusher records the
-  // review bases it computed, so a retry sends the same bytes) and never absorbs later edits.
+  // review bases and set operations it computed, so a retry sends the same bytes) and never
+  // absorbs later edits.
   Status MarkInflight(int64_t seq, const std::string& fields_json);
   // The server has the row: removes it from the outbox.
   Status Acknowledge(int64_t seq);

@@ -136,6 +136,7 @@ struct Database::Impl {
                            const json& versions, bool deleted, Hlc updated, bool reindex);
   Result<std::vector<std::string>> ApplyValid(std::vector<ValidEdit> edits);
   Status Initialize(bool created);
+  Status AddMissingColumns();
   Result<json> ReadMeta(const char* key);
   Status WriteMeta(const char* key, const std::string& value);
   Status Reindex();
@@ -217,6 +218,24 @@ Status Database::Impl::Reindex() {
   return Status::OK();
 }
 
+// Columns added to the tables after databases were created with them (tables.h): CREATE TABLE IF
+// NOT EXISTS leaves an existing table as it is.
+Status Database::Impl::AddMissingColumns() {
+  Result<sqlite3_stmt*> q =
+      sql->Get("SELECT count(*) FROM pragma_table_info('fs_outbox') WHERE name = 'recreate'");
+  if (!q.ok()) return q.status();
+  bool has_recreate = false;
+  {
+    model::Stmt s(*q);
+    int rc = s.Step();
+    if (rc != SQLITE_ROW) return model::SqliteStatus(sql->db(), rc, "outbox columns");
+    has_recreate = s.Int(0) > 0;
+  }
+  if (has_recreate) return Status::OK();
+  Log(LogLevel::kInfo, "database", "adding fs_outbox.recreate");
+  return writer->Execute(model::kAddOutboxRecreate);
+}
+
 Status Database::Impl::Initialize(bool created) {
   sqlite3* db = static_cast<sqlite3*>(writer->native_handle());
   sql = std::make_unique<model::StatementCache>(db);
@@ -227,6 +246,7 @@ Status Database::Impl::Initialize(bool created) {
   FIELDSYNC_RETURN_IF_ERROR(writer->Execute("BEGIN IMMEDIATE"));
   auto body = [&]() -> Status {
     FIELDSYNC_RETURN_IF_ERROR(writer->Execute(model::kCreateTables));
+    FIELDSYNC_RETURN_IF_ERROR(AddMissingColumns());
     FIELDSYNC_RETURN_IF_ERROR(search::CreateSearchTables(db));
     FIELDSYNC_RETURN_IF_ERROR(query::CreateQueryIndexes(db));
     Result<json> node = ReadMeta("node_id");
@@ -359,7 +379,10 @@ Status Database::Impl::WriteLocked(const ValidEdit& edit, Hlc stamp) {
     case Edit::Kind::kPut:
       if (exists && !deleted) return Status::AlreadyExists(ref + " already exists");
       data = edit.values;
-      versions = json::object();  // a put over a tombstone starts the record anew
+      // A put over a tombstone starts the record anew, and says so to the server: a plain
+      // upsert would leave it the old fields (update_wins) or the delete (delete_wins).
+      versions = json::object();
+      change.recreate = exists && deleted;
       for (const auto& [name, value] : data.items()) {
         versions[name] = version;
         change.fields[name] = {{"v", value}, {"hlc", stamp.packed()}};
@@ -777,6 +800,7 @@ Result<std::vector<OutboxRow>> ReadOutboxRows(model::StatementCache& sql, model:
     r.node = s.Text(6);
     r.schema_version = static_cast<int>(s.Int(7));
     r.inflight = s.Text(8) == "inflight";
+    r.recreate = s.Int(9) != 0;
     rows.push_back(std::move(r));
   }
   if (rc != SQLITE_DONE) return model::SqliteStatus(sql.db(), rc, "read outbox");
@@ -793,8 +817,8 @@ Status StepDone(model::StatementCache& sql, model::Stmt& s, const char* what) {
 Result<std::vector<OutboxRow>> Database::SyncTransaction::ReadOutbox(int64_t after_seq,
                                                                      int64_t limit) {
   Result<sqlite3_stmt*> q = impl_->sql->Get(
-      "SELECT seq, change_id, collection, record_id, op, fields, node, schema_version, state "
-      "FROM fs_outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+      "SELECT seq, change_id, collection, record_id, op, fields, node, schema_version, state, "
+      "recreate FROM fs_outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2");
   if (!q.ok()) return q.status();
   model::Stmt s(*q);
   s.Bind(1, after_seq).Bind(2, limit);
@@ -804,8 +828,8 @@ Result<std::vector<OutboxRow>> Database::SyncTransaction::ReadOutbox(int64_t aft
 Result<std::vector<OutboxRow>> Database::SyncTransaction::OutboxRowsOf(
     const std::string& collection, const std::string& record_id) {
   Result<sqlite3_stmt*> q = impl_->sql->Get(
-      "SELECT seq, change_id, collection, record_id, op, fields, node, schema_version, state "
-      "FROM fs_outbox WHERE collection = ?1 AND record_id = ?2 ORDER BY seq");
+      "SELECT seq, change_id, collection, record_id, op, fields, node, schema_version, state, "
+      "recreate FROM fs_outbox WHERE collection = ?1 AND record_id = ?2 ORDER BY seq");
   if (!q.ok()) return q.status();
   model::Stmt s(*q);
   s.Bind(1, collection).Bind(2, record_id);
@@ -832,7 +856,8 @@ Status Database::SyncTransaction::Acknowledge(int64_t seq) {
 Status Database::SyncTransaction::DeadLetter(int64_t seq, const std::string& reason) {
   Result<sqlite3_stmt*> q = impl_->sql->Get(
       "INSERT OR REPLACE INTO fs_dead_letters(seq, change_id, collection, record_id, op, fields, "
-      "reason, failed_ms) SELECT seq, change_id, collection, record_id, op, fields, ?2, ?3 "
+      "reason, failed_ms) SELECT seq, change_id, collection, record_id, "
+      "CASE WHEN recreate != 0 THEN 'recreate' ELSE op END, fields, ?2, ?3 "
       "FROM fs_outbox WHERE seq = ?1");
   if (!q.ok()) return q.status();
   {

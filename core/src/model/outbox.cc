@@ -18,10 +18,12 @@ bool MergePatchable(const nlohmann::json& fields) {
 }  // namespace
 
 Status AppendChange(StatementCache& sql, const Change& change) {
-  if (!change.is_delete) {
-    // Only the record's newest row may absorb the change, and only while it is an unsent upsert:
-    // merging into an older row would reorder the record's changes. fs_outbox_record makes this
-    // one index probe, whatever the length of the outbox.
+  if (!change.is_delete && !change.recreate) {
+    // Only the record's newest row may absorb the change, and only while it is an unsent upsert
+    // (a re-creation row included: it keeps its flag): merging into an older row would reorder
+    // the record's changes. A re-creation itself always gets a row of its own, or its flag would
+    // be lost in the older row. fs_outbox_record makes this one index probe, whatever the length
+    // of the outbox.
     Result<sqlite3_stmt*> newest = sql.Get(
         "SELECT seq, fields, state, op FROM fs_outbox WHERE collection = ?1 AND record_id = ?2 "
         "ORDER BY seq DESC LIMIT 1");
@@ -56,7 +58,7 @@ Status AppendChange(StatementCache& sql, const Change& change) {
   }
   Result<sqlite3_stmt*> insert = sql.Get(
       "INSERT INTO fs_outbox(change_id, collection, record_id, op, fields, node, "
-      "schema_version, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+      "schema_version, created_ms, recreate) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   if (!insert.ok()) return insert.status();
   Stmt i(*insert);
   i.Bind(1, change.change_id)
@@ -66,7 +68,8 @@ Status AppendChange(StatementCache& sql, const Change& change) {
       .Bind(5, change.fields.dump())
       .Bind(6, change.node)
       .Bind(7, int64_t{change.schema_version})
-      .Bind(8, change.now_ms);
+      .Bind(8, change.now_ms)
+      .Bind(9, int64_t{change.recreate ? 1 : 0});
   int rc = i.Step();
   return rc == SQLITE_DONE ? Status::OK() : SqliteStatus(sql.db(), rc, "outbox");
 }

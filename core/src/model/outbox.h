@@ -5,7 +5,9 @@
 // and operation, the changed fields with their HLC versions, this node's id and the schema
 // version it was made under. An upsert merges into the record's pending (not yet sent) upsert:
 // later values of a field replace earlier ones, which is what the server would keep anyway, and
-// no field is ever dropped. Deletes are never merged, and rows being sent are never changed.
+// no field is ever dropped. Deletes and re-creations (a Put over a tombstone) are never merged
+// into an earlier row, so a re-creation always keeps its own row and flag; later updates may
+// merge into it. Rows being sent are never changed.
 //
 // Thread safety: called under the database's write lock, on the writer connection.
 #pragma once
@@ -25,6 +27,7 @@ struct Change {
   std::string collection;
   std::string record_id;
   bool is_delete = false;
+  bool recreate = false;  // a put over a tombstone: the record starts anew
   nlohmann::json fields = nlohmann::json::object();  // {"field": {"v": value, "hlc": n}}
   std::string node;
   int schema_version = 1;

@@ -7,8 +7,11 @@
 //
 // fs_outbox is the durable, ordered queue of changes for the sync layer: one row per change
 // with an idempotency id (change_id). `fields` is {"field": {"v": value, "hlc": n}}, or {} for
-// a delete. A 'pending' row may absorb later edits of the same record (coalescing); a row being
-// sent ('inflight') is never changed.
+// a delete. `recreate` is 1 for a Put over a tombstone: the record starts anew, and the sync
+// layer must say so (a plain upsert would let the server keep old fields or the delete). A
+// 'pending' row may absorb later edits of the same record (coalescing; a re-creation row keeps
+// its flag), but a re-creation is never absorbed into an earlier row. A row being sent
+// ('inflight') is never changed, except by the pusher freezing it (MarkInflight).
 //
 // fs_sync_state holds the sync layer's merge state per record (sync::RecordState as JSON, see
 // sync/merge.h): every change the server has accepted or sent for the record. The record in
@@ -43,7 +46,8 @@ CREATE TABLE IF NOT EXISTS fs_outbox(
   node TEXT NOT NULL,
   schema_version INTEGER NOT NULL,
   created_ms INTEGER NOT NULL,
-  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'inflight'))
+  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'inflight')),
+  recreate INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS fs_outbox_record ON fs_outbox(collection, record_id, seq);
 CREATE TABLE IF NOT EXISTS fs_dead_letters(
@@ -63,5 +67,10 @@ CREATE TABLE IF NOT EXISTS fs_sync_state(
   PRIMARY KEY(collection, id)
 ) WITHOUT ROWID;
 )sql";
+
+// Databases created before fs_outbox had `recreate` get it when opened (Database::Initialize
+// adds it when PRAGMA table_info does not list it); their rows are plain upserts and deletes.
+inline constexpr char kAddOutboxRecreate[] =
+    "ALTER TABLE fs_outbox ADD COLUMN recreate INTEGER NOT NULL DEFAULT 0";
 
 }  // namespace fieldsync::model

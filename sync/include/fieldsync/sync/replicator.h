@@ -14,10 +14,13 @@
 // A round (SyncOnce) logs in if it has no token (and again once on a 401), pushes the outbox in
 // batches, then pulls pages from the stored cursor until the server has no more:
 //   * push: each outbox row becomes one Change per distinct HLC (§5.3). Before it is first sent
-//     a row is frozen ('inflight') with the review bases it will carry, so every retry sends the
-//     same bytes (§6). applied/duplicate: the row leaves the outbox and its changes join the
-//     record's merge state; refused: the row moves to the dead letters with the server's code and
-//     reason, the rest of the batch goes on.
+//     a row is frozen ('inflight') with the review bases and the add-wins set operations (the
+//     difference between the set the user wrote and the one the record showed) it will carry,
+//     so every retry sends the same bytes (§6). A re-creation row (a Put over a tombstone) sends
+//     its first Change with `recreate`. applied/duplicate: the row leaves the outbox and its
+//     changes join the record's merge state; refused: the row moves to the dead letters with the
+//     server's code and reason, the rest of the batch goes on. Either way the record is then
+//     materialized again from its merge state plus its unsent rows, as a pull does.
 //   * pull: every page is merged (sync::Merge) into the records' merge states, the records are
 //     materialized (with their unsent local edits on top) and the cursor advances, all in one
 //     local transaction: a page is applied whole with its cursor, or not at all.
@@ -148,8 +151,8 @@ class Replicator {
 
   // One sync round on this thread; `progress` (may be null) is reset and filled in. Errors say
   // what to do: Unavailable retry later (network, server, or another round running);
-  // Cancelled: Cancel() or Stop(); FailedPrecondition (forbidden, wrong password, ...) needs a person;
-  // Corruption: a bug or a bad server.
+  // Cancelled: Cancel() or Stop(); FailedPrecondition (forbidden, wrong password, ...) needs a
+  // person; Corruption: a bug or a bad server.
   Status SyncOnce(SyncProgress* progress);
 
   // Cancels the rounds in progress (see the file comment). Returns at once.
