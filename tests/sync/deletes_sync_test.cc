@@ -2,9 +2,9 @@
 // and the real server, each shown alone on two tablets (zhang and li of team east1, on a customer
 // shared with the team).
 //
-// These are the cases the random histories of convergence_sync_test.cc met as failures. One is a
-// known bug in code outside tests/ and is marked may_fail, naming the cause. When a fix lands,
-// the case passes and its may_fail should go.
+// These are the cases the random histories of convergence_sync_test.cc once met as failures (a
+// refused contact delete, re-creations sent as plain upserts, tags sent as a value), kept as
+// regression tests.
 #include <doctest/doctest.h>
 
 #include <functional>
