@@ -3,7 +3,8 @@
 // The file is opened in WAL mode (readers never block the writer and see a consistent snapshot)
 // with a busy timeout, so several server processes can share it; writes are serialized by SQLite's
 // single writer lock, which is also what orders the feed (backend.h, THE FEED). All SQL is
-// parameterized. Connections are pooled: a session borrows one and returns it when destroyed.
+// parameterized. Connections are pooled with their prepared statements: a session borrows one and
+// returns it when destroyed.
 //
 // Thread safety: SqliteBackend is safe for concurrent use; each session belongs to one thread.
 #pragma once
@@ -15,13 +16,14 @@
 
 #include "backend.h"
 
-struct sqlite3;
-
 namespace fieldsync::server {
+
+class SqliteConnection;  // a connection and its prepared statements (sqlite_backend.cc)
 
 struct SqliteBackendOptions {
   int busy_timeout_ms = 10000;  // a writer waits this long for the lock before Unavailable
   size_t max_idle_connections = 8;
+  int cache_kib = 32 * 1024;  // page cache per connection (PRAGMA cache_size)
 };
 
 class SqliteBackend final : public Backend {
@@ -33,18 +35,17 @@ class SqliteBackend final : public Backend {
 
   Result<std::unique_ptr<BackendSession>> OpenSession() override;
 
-  // Used by sessions to hand their connection back.
-  void Release(sqlite3* db);
+  // Used by sessions to hand their connection back (closed if the pool is full).
+  void Release(std::unique_ptr<SqliteConnection> conn);
 
  private:
-  SqliteBackend(std::string path, SqliteBackendOptions options)
-      : path_(std::move(path)), options_(options) {}
-  Result<sqlite3*> Connect();
+  SqliteBackend(std::string path, SqliteBackendOptions options);
+  Result<std::unique_ptr<SqliteConnection>> Connect();
 
   const std::string path_;
   const SqliteBackendOptions options_;
   std::mutex mu_;
-  std::vector<sqlite3*> idle_;  // GUARDED_BY(mu_)
+  std::vector<std::unique_ptr<SqliteConnection>> idle_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace fieldsync::server

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <set>
 
 namespace fieldsync::server {
@@ -58,25 +59,55 @@ Result<std::string> CursorKey(const std::string& secret, const Principal& p) {
   return std::string(reinterpret_cast<char*>(out), sizeof out);
 }
 
-// The keys a customer owned by `owner` and shared with `shares` carries (sync_service.h).
-Result<std::vector<std::string>> CustomerKeys(BackendSession* db, const std::string& tenant,
-                                              const std::string& owner,
-                                              const std::string& customer_id) {
-  std::set<std::string> keys;
-  if (!owner.empty()) {
-    keys.insert("u:" + owner);
-    Result<UserRow> user = db->GetUser(tenant, owner);
-    if (user.ok()) {
-      for (const std::string& t : user->teams) keys.insert("m:" + t);
-    } else if (!user.status().IsNotFound()) {
-      return user.status();
+// The keys a customer owned by `owner` and shared with teams carries (sync_service.h). A push
+// asks for the same owners and customers again and again (every visit asks for its customer's),
+// and neither users nor shares change inside a push transaction, so the answers are memoized
+// for the push.
+class ScopeMemo {
+ public:
+  ScopeMemo(BackendSession* db, const std::string& tenant) : db_(db), tenant_(tenant) {}
+
+  Result<std::vector<std::string>> CustomerKeys(const std::string& owner,
+                                                const std::string& customer_id) {
+    std::set<std::string> keys;
+    if (!owner.empty()) {
+      keys.insert("u:" + owner);
+      Result<const std::vector<std::string>*> teams = OwnerTeams(owner);
+      if (!teams.ok()) return teams.status();
+      for (const std::string& t : **teams) keys.insert("m:" + t);
     }
+    auto shared = shares_.find(customer_id);
+    if (shared == shares_.end()) {
+      Result<std::vector<std::string>> s = db_->CustomerShares(tenant_, customer_id);
+      if (!s.ok()) return s.status();
+      shared = shares_.emplace(customer_id, std::move(*s)).first;
+    }
+    for (const std::string& t : shared->second) keys.insert("s:" + t);
+    return std::vector<std::string>(keys.begin(), keys.end());
   }
-  Result<std::vector<std::string>> shares = db->CustomerShares(tenant, customer_id);
-  if (!shares.ok()) return shares.status();
-  for (const std::string& t : *shares) keys.insert("s:" + t);
-  return std::vector<std::string>(keys.begin(), keys.end());
-}
+
+ private:
+  // The owner's teams; none for an owner who is not a user.
+  Result<const std::vector<std::string>*> OwnerTeams(const std::string& owner) {
+    auto it = teams_.find(owner);
+    if (it == teams_.end()) {
+      Result<UserRow> user = db_->GetUser(tenant_, owner);
+      std::vector<std::string> teams;
+      if (user.ok()) {
+        teams = std::move(user->teams);
+      } else if (!user.status().IsNotFound()) {
+        return user.status();
+      }
+      it = teams_.emplace(owner, std::move(teams)).first;
+    }
+    return &it->second;
+  }
+
+  BackendSession* db_;
+  const std::string& tenant_;
+  std::map<std::string, std::vector<std::string>> teams_;
+  std::map<std::string, std::vector<std::string>> shares_;
+};
 
 bool Visible(const Principal& p, const std::vector<std::string>& principal_keys,
              const std::vector<std::string>& record_keys) {
@@ -251,6 +282,7 @@ ApiResult<sync::PushResponse> SyncService::ApplyPush(const Principal& principal,
   WriteGuard guard(db);
 
   const std::vector<std::string> my_keys = PrincipalKeys(principal);
+  ScopeMemo scope(db, principal.tenant);
   const int64_t now = NowMs();
   sync::PushResponse response;
   std::vector<FeedEntry> feed;
@@ -332,15 +364,13 @@ ApiResult<sync::PushResponse> SyncService::ApplyPush(const Principal& principal,
       std::string new_owner = StringRegister(next, "owner_rep");
       if (new_owner.empty()) new_owner = old_owner.empty() ? principal.user : old_owner;
       if (!old_owner.empty()) {
-        Result<std::vector<std::string>> old_keys =
-            CustomerKeys(db, principal.tenant, old_owner, change.record_id);
+        Result<std::vector<std::string>> old_keys = scope.CustomerKeys(old_owner, change.record_id);
         if (!old_keys.ok()) return BackendError(old_keys.status());
         if (!Visible(principal, my_keys, *old_keys)) {
           refusal = "客户不在您的范围内 (customer " + change.record_id + " is outside your scope)";
         }
       }
-      Result<std::vector<std::string>> new_keys =
-          CustomerKeys(db, principal.tenant, new_owner, change.record_id);
+      Result<std::vector<std::string>> new_keys = scope.CustomerKeys(new_owner, change.record_id);
       if (!new_keys.ok()) return BackendError(new_keys.status());
       if (refusal.empty() && !Visible(principal, my_keys, *new_keys)) {
         refusal =
@@ -366,8 +396,7 @@ ApiResult<sync::PushResponse> SyncService::ApplyPush(const Principal& principal,
               "customer: " + customer + " 不存在或不在您的范围内 (unknown or outside your scope)";
           continue;
         }
-        Result<std::vector<std::string>> ck =
-            CustomerKeys(db, principal.tenant, (*c)->owner, customer);
+        Result<std::vector<std::string>> ck = scope.CustomerKeys((*c)->owner, customer);
         if (!ck.ok()) return BackendError(ck.status());
         if (!Visible(principal, my_keys, *ck)) {
           refusal =
@@ -396,7 +425,13 @@ ApiResult<sync::PushResponse> SyncService::ApplyPush(const Principal& principal,
       for (const sync::Conflict& c : sync::Conflicts(*def, change.record_id, next)) {
         conflicts.push_back(ConflictRow{c.field, c.id, ConflictHeadsJson(c)});
       }
-      w = db->ReplaceConflicts(principal.tenant, change.collection, change.record_id, conflicts);
+      // The stored conflicts are those of the state before this change: when it had none and
+      // has none now there is nothing to replace (the common case, and a DELETE saved).
+      const bool had_conflicts =
+          row->has_value() && !sync::Conflicts(*def, change.record_id, state).empty();
+      if (had_conflicts || !conflicts.empty()) {
+        w = db->ReplaceConflicts(principal.tenant, change.collection, change.record_id, conflicts);
+      }
     }
     if (w.ok()) w = db->RecordApplied(principal.tenant, id, digest);
     if (!w.ok()) return BackendError(w);
