@@ -50,7 +50,10 @@ class Connection {
     int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr);
     if (rc != SQLITE_OK) return Sql(db_, rc, "open");
     sqlite3_busy_timeout(db_, 10000);
-    return Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+    // The server's pragmas (sqlite_backend.cc), so the baseline differs only in what it skips.
+    return Exec(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-32768; "
+        "PRAGMA wal_autocheckpoint=4000;");
   }
   ~Connection() {
     for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);

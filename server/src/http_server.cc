@@ -298,7 +298,7 @@ void HttpServer::Routes() {
     }
     ApiResult<sync::PullResponse> out =
         svc->Pull(principal, req.get_param_value("cursor"), static_cast<int>(schema),
-                  static_cast<uint32_t>(limit));
+                  static_cast<uint32_t>(limit), /*encoded=*/true);
     if (!out.ok()) {
       SendApiError(svc, req, res, out.error());
       return;

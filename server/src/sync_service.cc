@@ -129,6 +129,20 @@ std::string ConflictHeadsJson(const sync::Conflict& c) {
   return heads.dump();
 }
 
+// False when the stored change certainly writes no confidential field, so it can be sent as
+// stored. Field names are [a-z][a-z0-9_]* and the canonical encoding writes each as "name":{ with
+// no escapes, so a confidential field cannot hide from this search; a match inside a value only
+// costs a decode.
+bool MayHoldConfidential(const Schema& schema, const FeedEntry& e) {
+  const CollectionDef* def = schema.Collection(e.collection);
+  if (def == nullptr) return true;
+  for (const FieldDef& f : def->fields) {
+    if (f.sensitivity != Sensitivity::kConfidential) continue;
+    if (e.change_json.find("\"" + f.name + "\":{") != std::string::npos) return true;
+  }
+  return false;
+}
+
 sync::PushResult Refused(const std::string& id, const char* code, std::string reason) {
   sync::PushResult r;
   r.change_id = id;
@@ -456,7 +470,7 @@ ApiResult<sync::PushResponse> SyncService::ApplyPush(const Principal& principal,
 
 ApiResult<sync::PullResponse> SyncService::Pull(const Principal& principal,
                                                 const std::string& cursor_text, int schema_version,
-                                                uint32_t limit) const {
+                                                uint32_t limit, bool encoded) const {
   if (schema_version < 1) return Err(400, sync::kErrorMalformed, "schema: expected 1 or more");
   const uint32_t page = limit == 0 ? options_.limits.max_batch_changes
                                    : std::min(limit, options_.limits.max_batch_changes);
@@ -509,7 +523,7 @@ ApiResult<sync::PullResponse> SyncService::Pull(const Principal& principal,
   uint64_t next = w;
   size_t bytes = 256;  // the envelope: cursor, time, brackets
   for (size_t k = 0; k < entries->size(); ++k) {
-    const FeedEntry& e = (*entries)[k];
+    FeedEntry& e = (*entries)[k];
     if (k == page) {  // one more than a page exists: stop after the last delivered entry
       response.has_more = true;
       next = (*entries)[k - 1].seq;
@@ -519,6 +533,11 @@ ApiResult<sync::PullResponse> SyncService::Pull(const Principal& principal,
       response.has_more = true;
       next = (*entries)[k - 1].seq;
       break;
+    }
+    if (encoded && (sees_confidential || !MayHoldConfidential(schema_, e))) {
+      bytes += e.change_json.size() + 1;
+      response.encoded_changes.push_back(std::move(e.change_json));
+      continue;
     }
     Result<sync::Change> change = sync::DecodeChange(e.change_json);
     if (!change.ok()) return BackendError(change.status().WithContext("stored feed entry"));
@@ -536,7 +555,11 @@ ApiResult<sync::PullResponse> SyncService::Pull(const Principal& principal,
       if (had_fields && change->fields.empty()) continue;  // examined, nothing to send
     }
     bytes += e.change_json.size() + 1;
-    response.changes.push_back(std::move(*change));
+    if (encoded) {
+      response.encoded_changes.push_back(sync::EncodeChange(*change));
+    } else {
+      response.changes.push_back(std::move(*change));
+    }
   }
 
   Result<std::string> minted =

@@ -719,19 +719,34 @@ Result<PushResponse> DecodePushResponse(std::string_view text, const DecodeLimit
 }
 
 std::string EncodePullResponse(const PullResponse& response) {
-  ojson out = ojson::object();
-  ojson& changes = out["changes"] = ojson::array();
-  for (const Change& c : response.changes) changes.push_back(ChangeToJson(c, nullptr, 0, true));
+  // The changes are spliced in as text, so that encoded_changes go out as they are; the rest of
+  // the envelope is one ordered object without them, whose opening brace is dropped.
+  std::string out = "{\"changes\":[";
+  bool first = true;
+  for (const Change& c : response.changes) {
+    if (!first) out += ',';
+    first = false;
+    out += Dump(ChangeToJson(c, nullptr, 0, true));
+  }
+  for (const std::string& encoded : response.encoded_changes) {
+    if (!first) out += ',';
+    first = false;
+    out += encoded;
+  }
+  out += "],";
+  ojson rest = ojson::object();
   if (!response.evicted.empty()) {
-    ojson& evicted = out["evicted"] = ojson::array();
+    ojson& evicted = rest["evicted"] = ojson::array();
     for (const RecordRef& ref : response.evicted) {
       evicted.push_back(ojson::array({ref.collection, ref.record_id}));
     }
   }
-  out["cursor"] = response.next_cursor;
-  if (response.has_more) out["more"] = true;
-  out["time_ms"] = response.server_time_ms;
-  return Dump(out);
+  rest["cursor"] = response.next_cursor;
+  if (response.has_more) rest["more"] = true;
+  rest["time_ms"] = response.server_time_ms;
+  const std::string tail = Dump(rest);
+  out.append(tail, 1, std::string::npos);
+  return out;
 }
 
 Result<PullResponse> DecodePullResponse(std::string_view text, const DecodeLimits& limits) {
