@@ -2,6 +2,7 @@
 # each have a name and a unit, with every workload of the sync benchmark present. Fails on a
 # non-zero exit status (a workload failed), a missing file or malformed JSON. Speeds are ignored.
 # Usage: cmake -DBENCH=... -DJSON=... -DTMPDIR=... -P check_bench_json.cmake
+cmake_minimum_required(VERSION 3.25)  # IN_LIST and string(JSON)
 file(REMOVE "${JSON}")
 execute_process(COMMAND "${BENCH}" sync --quick --json "${JSON}" --dir "${TMPDIR}"
                 RESULT_VARIABLE status)
