@@ -660,6 +660,9 @@ class SqliteSession final : public BackendSession {
 Result<std::unique_ptr<SqliteBackend>> SqliteBackend::Open(const std::string& path,
                                                            SqliteBackendOptions options) {
   std::unique_ptr<SqliteBackend> backend(new SqliteBackend(path, options));
+  if (options.background_checkpoint_pages > 0) {
+    backend->checkpointer_ = std::thread([b = backend.get()] { b->CheckpointLoop(); });
+  }
   Result<std::unique_ptr<SqliteConnection>> conn = backend->Connect();
   if (!conn.ok()) return conn.status();
   Status s = Exec((*conn)->db(), kSchemaSql);
@@ -677,7 +680,56 @@ Result<std::unique_ptr<SqliteBackend>> SqliteBackend::Open(const std::string& pa
 SqliteBackend::SqliteBackend(std::string path, SqliteBackendOptions options)
     : path_(std::move(path)), options_(options) {}
 
-SqliteBackend::~SqliteBackend() = default;
+SqliteBackend::~SqliteBackend() {
+  {
+    std::lock_guard<std::mutex> lock(checkpoint_mu_);
+    stopping_ = true;
+  }
+  checkpoint_cv_.notify_all();
+  if (checkpointer_.joinable()) checkpointer_.join();
+}
+
+int SqliteBackend::OnWalCommit(void* arg, sqlite3* db, const char* name, int wal_pages) {
+  auto* backend = static_cast<SqliteBackend*>(arg);
+  const int threshold = backend->options_.background_checkpoint_pages;
+  if (wal_pages < threshold) return SQLITE_OK;
+  if (wal_pages >= 8 * threshold) {
+    // The thread is not keeping up (or a reader pins the WAL): this commit pays, as SQLite's
+    // own autocheckpoint would. A busy or partial checkpoint is not an error of the commit.
+    (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    return SQLITE_OK;
+  }
+  {
+    std::lock_guard<std::mutex> lock(backend->checkpoint_mu_);
+    backend->checkpoint_wanted_ = true;
+  }
+  backend->checkpoint_cv_.notify_one();
+  return SQLITE_OK;
+}
+
+void SqliteBackend::CheckpointLoop() {
+  sqlite3* db = nullptr;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(checkpoint_mu_);
+      checkpoint_cv_.wait(lock, [this] { return checkpoint_wanted_ || stopping_; });
+      if (stopping_) break;
+      checkpoint_wanted_ = false;
+    }
+    if (db == nullptr &&
+        sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+            SQLITE_OK) {
+      sqlite3_close_v2(db);
+      db = nullptr;
+      continue;  // the next commit asks again; until then commits past 8x checkpoint inline
+    }
+    // PASSIVE copies what no reader still needs and never waits for a lock; the next writer
+    // restarts the WAL from its beginning once everything was copied. Errors (a busy database)
+    // only leave the WAL longer until the next attempt.
+    (void)sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  }
+  sqlite3_close_v2(db);
+}
 
 Result<std::unique_ptr<SqliteConnection>> SqliteBackend::Connect() {
   sqlite3* db = nullptr;
@@ -693,15 +745,18 @@ Result<std::unique_ptr<SqliteConnection>> SqliteBackend::Connect() {
   sqlite3_busy_timeout(db, options_.busy_timeout_ms);
   // synchronous=FULL: a push is acknowledged only once it is durable, because the tablet then
   // drops it from its outbox. The page cache holds the hot part of records, applied_changes and
-  // the feed's tail (SQLite's default, 2 MiB, made every point lookup of a push a pread). A
-  // checkpoint every 4,000 pages (16 MiB of WAL) instead of 1,000 spreads its fsyncs over more
-  // pushes.
+  // the feed's tail (SQLite's default, 2 MiB, made every point lookup of a push a pread);
+  // mmap serves the rest of the file without a copy. Checkpoints: see CHECKPOINTS (header).
   const std::string pragmas =
       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
       "PRAGMA foreign_keys=ON; PRAGMA cache_size=-" +
-      std::to_string(options_.cache_kib) + "; PRAGMA wal_autocheckpoint=4000;";
+      std::to_string(options_.cache_kib) +
+      "; PRAGMA mmap_size=" + std::to_string(options_.mmap_bytes) + ";";
   Status s = Exec(db, pragmas.c_str());
   if (!s.ok()) return s;
+  if (options_.background_checkpoint_pages > 0) {
+    sqlite3_wal_hook(db, &SqliteBackend::OnWalCommit, this);  // replaces the autocheckpoint
+  }
   return conn;
 }
 
