@@ -910,7 +910,7 @@ int Usage() {
       "  --json FILE     also write the results as a JSON list\n"
       "  --quick         a smoke run: 2 repetitions (incremental 3), 5,000 pushed changes,\n"
       "                  2,000 customers + 6,000 visits, servers of 2,000 and 20,000 records\n"
-      "  --repeat N      repetitions of push, first_sync and bytes (default 3; incremental 10)\n"
+      "  --repeat N      repetitions of push, first_sync and bytes (default 3; incremental at least 10)\n"
       "  --push N        changes pushed (default 100,000)\n"
       "  --customers N   customers of the first sync, with 3N visits (default 100,000)\n"
       "  --small N       records on the small incremental server (default 10,000)\n"
@@ -947,7 +947,7 @@ int RunSync(int argc, char** argv) {
       o.large = 20000;
     } else if (arg == "--repeat" && (v = value())) {
       o.repeats = std::atoi(v);
-      o.incremental_repeats = std::max(o.repeats, 3);
+      o.incremental_repeats = std::max(o.repeats, 10);
     } else if (arg == "--only" && (v = value())) {
       std::stringstream list(v);
       std::string item;
