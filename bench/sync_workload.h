@@ -90,8 +90,9 @@ std::string ReadPushedRows(const std::string& path, const std::string& tenant,
 
 // The push baseline: inserts `rows` into the fresh server database at `path` (tables created,
 // tenant present), one BEGIN IMMEDIATE ... COMMIT per `batch` rows, with the server's pragmas
-// (WAL, synchronous=FULL, 32 MiB page cache, checkpoint every 4,000 pages). Each row: an applied_changes insert, a records upsert, a feed insert;
-// each batch: the tenant's feed counter update. Returns "" or an error message.
+// (WAL, synchronous=FULL, 32 MiB page cache, checkpoint every 4,000 pages). Each row: an
+// applied_changes insert, a records upsert, a feed insert; each batch: the tenant's feed counter
+// update. Returns "" or an error message.
 std::string DirectWrite(const std::string& path, const std::string& tenant,
                         const std::vector<PushedRow>& rows, size_t batch);
 
