@@ -40,6 +40,7 @@
 #include "fieldsync/store.h"
 #include "model_bench.h"
 #include "storage_workload.h"
+#include "sync_bench.h"
 
 #ifndef FIELDSYNC_BENCH_SQLCIPHER_PEER
 #define FIELDSYNC_BENCH_SQLCIPHER_PEER ""
@@ -508,6 +509,8 @@ constexpr Command kCommands[] = {
     {"storage", "encrypted vs plaintext local storage workloads, with SQLCipher beside",
      RunStorage},
     {"model", "the data model (edits, single commits, search, open) vs raw SQLite", RunModel},
+    {"sync", "push, first sync, incremental sync and bytes against a real server on loopback",
+     RunSync},
 };
 
 int Main(int argc, char** argv) {

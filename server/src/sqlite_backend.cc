@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <unordered_map>
 #include <utility>
 
 namespace fieldsync::server {
@@ -73,13 +74,76 @@ Status SqliteError(sqlite3* db, int rc, const char* what) {
   return Status::Internal(msg);
 }
 
-// A prepared statement that binds by position and finalizes itself.
+}  // namespace
+
+// One pooled connection and the statements prepared on it. Preparing costs more than running
+// most of the point queries a push makes (parsing and planning, about 10-20 us), so statements
+// are prepared once per connection and reset between uses; they live as long as the connection.
+class SqliteConnection {
+ public:
+  explicit SqliteConnection(sqlite3* db) : db_(db) {}
+  ~SqliteConnection() {
+    for (auto& [sql, entry] : stmts_) sqlite3_finalize(entry.stmt);
+    sqlite3_close_v2(db_);
+  }
+  SqliteConnection(const SqliteConnection&) = delete;
+  SqliteConnection& operator=(const SqliteConnection&) = delete;
+
+  sqlite3* db() const { return db_; }
+
+  // The statement for `sql` (a string literal: cached by address), reset and unbound; nullptr
+  // with *rc set when preparing fails. *cached tells whether Return() keeps it. A statement in
+  // use (the same SQL running nested) gets a fresh, uncached one.
+  sqlite3_stmt* Acquire(const char* sql, int* rc, bool* cached) {
+    auto it = stmts_.find(sql);
+    if (it != stmts_.end() && !it->second.busy) {
+      it->second.busy = true;
+      *cached = true;
+      return it->second.stmt;
+    }
+    sqlite3_stmt* stmt = nullptr;
+    *rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (*rc != SQLITE_OK) {
+      sqlite3_finalize(stmt);
+      return nullptr;
+    }
+    *cached = it == stmts_.end();
+    if (*cached) stmts_.emplace(sql, Entry{stmt, true});
+    return stmt;
+  }
+  void Return(const char* sql, sqlite3_stmt* stmt, bool cached) {
+    // Reset ends the statement (releasing its read of the database) and unbinds it, so a kept
+    // statement holds no caller's memory.
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    if (!cached) {
+      sqlite3_finalize(stmt);
+      return;
+    }
+    stmts_[sql].busy = false;
+  }
+
+ private:
+  struct Entry {
+    sqlite3_stmt* stmt = nullptr;
+    bool busy = false;
+  };
+  sqlite3* const db_;
+  std::unordered_map<const char*, Entry> stmts_;
+};
+
+namespace {
+
+// A prepared statement of the connection's cache that binds by position; returned (reset) to
+// the cache when destroyed.
 class Stmt {
  public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) {
-    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  Stmt(SqliteConnection* conn, const char* sql) : conn_(conn), sql_(sql), db_(conn->db()) {
+    stmt_ = conn->Acquire(sql, &rc_, &cached_);
   }
-  ~Stmt() { sqlite3_finalize(stmt_); }
+  ~Stmt() {
+    if (stmt_ != nullptr) conn_->Return(sql_, stmt_, cached_);
+  }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
 
@@ -122,8 +186,11 @@ class Stmt {
   int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
 
  private:
+  SqliteConnection* conn_;
+  const char* sql_;
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
+  bool cached_ = false;
   int rc_ = SQLITE_OK;
   int index_ = 0;
 };
@@ -160,17 +227,18 @@ sync::Role RoleFromName(const std::string& name) {
 
 class SqliteSession final : public BackendSession {
  public:
-  SqliteSession(SqliteBackend* owner, sqlite3* db) : owner_(owner), db_(db) {}
+  SqliteSession(SqliteBackend* owner, std::unique_ptr<SqliteConnection> conn)
+      : owner_(owner), conn_(std::move(conn)), db_(conn_->db()) {}
   ~SqliteSession() override {
     if (in_txn_) (void)Exec(db_, "ROLLBACK");
-    owner_->Release(db_);
+    owner_->Release(std::move(conn_));
   }
 
   Status BeginWrite() override { return Begin("BEGIN IMMEDIATE"); }
   Status BeginRead() override {
     FIELDSYNC_RETURN_IF_ERROR(Begin("BEGIN"));
     // A deferred transaction takes its snapshot at the first read; take it now.
-    Stmt s(db_, "SELECT count(*) FROM meta");
+    Stmt s(conn_.get(), "SELECT count(*) FROM meta");
     Result<bool> r = s.Step();
     if (!r.ok()) {
       (void)Rollback();
@@ -195,7 +263,7 @@ class SqliteSession final : public BackendSession {
 
   Result<std::string> CursorSecret() override {
     {
-      Stmt s(db_, "SELECT value FROM meta WHERE key = 'cursor_secret'");
+      Stmt s(conn_.get(), "SELECT value FROM meta WHERE key = 'cursor_secret'");
       Result<bool> row = s.Step();
       if (!row.ok()) return row.status();
       if (*row) return s.Text(0);
@@ -211,10 +279,10 @@ class SqliteSession final : public BackendSession {
     OPENSSL_cleanse(raw, sizeof raw);
     // Another process may have raced us: keep whichever secret was stored first.
     FIELDSYNC_RETURN_IF_ERROR(
-        Stmt(db_, "INSERT OR IGNORE INTO meta(key, value) VALUES('cursor_secret', ?)")
+        Stmt(conn_.get(), "INSERT OR IGNORE INTO meta(key, value) VALUES('cursor_secret', ?)")
             .Bind(hex)
             .Run());
-    Stmt s(db_, "SELECT value FROM meta WHERE key = 'cursor_secret'");
+    Stmt s(conn_.get(), "SELECT value FROM meta WHERE key = 'cursor_secret'");
     Result<bool> row = s.Step();
     if (!row.ok()) return row.status();
     if (!*row) return Status::Internal("cursor secret vanished");
@@ -222,14 +290,14 @@ class SqliteSession final : public BackendSession {
   }
 
   Status CreateTenant(const TenantRow& t) override {
-    return Stmt(db_, "INSERT INTO tenants(tenant, name, feed_epoch) VALUES(?, ?, ?)")
+    return Stmt(conn_.get(), "INSERT INTO tenants(tenant, name, feed_epoch) VALUES(?, ?, ?)")
         .Bind(t.id)
         .Bind(t.name)
         .Bind(static_cast<int64_t>(t.feed_epoch))
         .Run();
   }
   Result<TenantRow> GetTenant(const std::string& tenant) override {
-    Stmt s(db_, "SELECT name, feed_epoch FROM tenants WHERE tenant = ?");
+    Stmt s(conn_.get(), "SELECT name, feed_epoch FROM tenants WHERE tenant = ?");
     s.Bind(tenant);
     Result<bool> row = s.Step();
     if (!row.ok()) return row.status();
@@ -240,14 +308,14 @@ class SqliteSession final : public BackendSession {
                     const std::string& name) override {
     Result<TenantRow> t = GetTenant(tenant);
     if (!t.ok()) return t.status();
-    return Stmt(db_, "INSERT INTO teams(tenant, team, name) VALUES(?, ?, ?)")
+    return Stmt(conn_.get(), "INSERT INTO teams(tenant, team, name) VALUES(?, ?, ?)")
         .Bind(tenant)
         .Bind(team)
         .Bind(name)
         .Run();
   }
   Result<bool> TeamExists(const std::string& tenant, const std::string& team) override {
-    Stmt s(db_, "SELECT 1 FROM teams WHERE tenant = ? AND team = ?");
+    Stmt s(conn_.get(), "SELECT 1 FROM teams WHERE tenant = ? AND team = ?");
     s.Bind(tenant).Bind(team);
     return s.Step();
   }
@@ -260,14 +328,14 @@ class SqliteSession final : public BackendSession {
       if (!*exists) return Status::NotFound("no team " + team + " in tenant " + u.tenant);
     }
     {
-      Stmt s(db_, "SELECT 1 FROM users WHERE user = ?");
+      Stmt s(conn_.get(), "SELECT 1 FROM users WHERE user = ?");
       s.Bind(u.id);
       Result<bool> taken = s.Step();
       if (!taken.ok()) return taken.status();
       if (*taken) return Status::AlreadyExists("user " + u.id + " exists");
     }
     FIELDSYNC_RETURN_IF_ERROR(
-        Stmt(db_,
+        Stmt(conn_.get(),
              "INSERT INTO users(tenant, user, display_name, role, password_hash, disabled, "
              "scope_epoch) VALUES(?, ?, ?, ?, ?, ?, ?)")
             .Bind(u.tenant)
@@ -280,7 +348,7 @@ class SqliteSession final : public BackendSession {
             .Run());
     for (const std::string& team : u.teams) {
       FIELDSYNC_RETURN_IF_ERROR(
-          Stmt(db_, "INSERT OR IGNORE INTO user_teams(tenant, user, team) VALUES(?, ?, ?)")
+          Stmt(conn_.get(), "INSERT OR IGNORE INTO user_teams(tenant, user, team) VALUES(?, ?, ?)")
               .Bind(u.tenant)
               .Bind(u.id)
               .Bind(team)
@@ -291,7 +359,7 @@ class SqliteSession final : public BackendSession {
   Result<UserRow> GetUser(const std::string& tenant, const std::string& user) override {
     UserRow u;
     {
-      Stmt s(db_,
+      Stmt s(conn_.get(),
              "SELECT display_name, role, password_hash, disabled, scope_epoch FROM users "
              "WHERE tenant = ? AND user = ?");
       s.Bind(tenant).Bind(user);
@@ -306,7 +374,7 @@ class SqliteSession final : public BackendSession {
       u.disabled = s.Int(3) != 0;
       u.scope_epoch = static_cast<uint32_t>(s.Int(4));
     }
-    Stmt s(db_, "SELECT team FROM user_teams WHERE tenant = ? AND user = ? ORDER BY team");
+    Stmt s(conn_.get(), "SELECT team FROM user_teams WHERE tenant = ? AND user = ? ORDER BY team");
     s.Bind(tenant).Bind(user);
     for (;;) {
       Result<bool> row = s.Step();
@@ -317,7 +385,7 @@ class SqliteSession final : public BackendSession {
     return u;
   }
   Result<std::string> FindUserTenant(const std::string& user) override {
-    Stmt s(db_, "SELECT tenant FROM users WHERE user = ?");
+    Stmt s(conn_.get(), "SELECT tenant FROM users WHERE user = ?");
     s.Bind(user);
     Result<bool> row = s.Step();
     if (!row.ok()) return row.status();
@@ -325,7 +393,7 @@ class SqliteSession final : public BackendSession {
     return s.Text(0);
   }
   Status UpsertDevice(const DeviceRow& d) override {
-    return Stmt(db_,
+    return Stmt(conn_.get(),
                 "INSERT INTO devices(tenant, device, user, name, platform) VALUES(?, ?, ?, ?, ?) "
                 "ON CONFLICT(tenant, device) DO UPDATE SET user = excluded.user, "
                 "name = excluded.name, platform = excluded.platform")
@@ -337,7 +405,7 @@ class SqliteSession final : public BackendSession {
         .Run();
   }
   Result<DeviceRow> GetDevice(const std::string& tenant, const std::string& device) override {
-    Stmt s(db_,
+    Stmt s(conn_.get(),
            "SELECT user, name, platform, revoked FROM devices WHERE tenant = ? AND device = ?");
     s.Bind(tenant).Bind(device);
     Result<bool> row = s.Step();
@@ -346,7 +414,7 @@ class SqliteSession final : public BackendSession {
     return DeviceRow{tenant, device, s.Text(0), s.Text(1), s.Text(2), s.Int(3) != 0};
   }
   Status StoreToken(const std::string& token_hash, const TokenRow& t) override {
-    return Stmt(db_,
+    return Stmt(conn_.get(),
                 "INSERT INTO tokens(token_hash, tenant, user, device, expires_ms) "
                 "VALUES(?, ?, ?, ?, ?)")
         .Bind(token_hash)
@@ -357,7 +425,7 @@ class SqliteSession final : public BackendSession {
         .Run();
   }
   Result<TokenRow> FindToken(const std::string& token_hash) override {
-    Stmt s(db_,
+    Stmt s(conn_.get(),
            "SELECT token_hash, tenant, user, device, expires_ms FROM tokens WHERE token_hash = ?");
     s.Bind(token_hash);
     Result<bool> row = s.Step();
@@ -376,7 +444,7 @@ class SqliteSession final : public BackendSession {
   Result<std::optional<RecordRow>> GetRecord(const std::string& tenant,
                                              const std::string& collection,
                                              const std::string& record_id) override {
-    Stmt s(db_,
+    Stmt s(conn_.get(),
            "SELECT state, materialized, owner, customer FROM records "
            "WHERE tenant = ? AND collection = ? AND record_id = ?");
     s.Bind(tenant).Bind(collection).Bind(record_id);
@@ -392,7 +460,7 @@ class SqliteSession final : public BackendSession {
   }
   Status PutRecord(const std::string& tenant, const std::string& collection,
                    const std::string& record_id, const RecordRow& r) override {
-    Stmt s(db_,
+    Stmt s(conn_.get(),
            "INSERT INTO records(tenant, collection, record_id, state, materialized, owner, "
            "customer) VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(tenant, collection, record_id) DO "
            "UPDATE SET state = excluded.state, materialized = excluded.materialized, "
@@ -411,7 +479,7 @@ class SqliteSession final : public BackendSession {
     Result<bool> exists = TeamExists(tenant, team);
     if (!exists.ok()) return exists.status();
     if (!*exists) return Status::NotFound("no team " + team + " in tenant " + tenant);
-    return Stmt(db_,
+    return Stmt(conn_.get(),
                 "INSERT OR IGNORE INTO customer_shares(tenant, customer, team) VALUES(?, ?, ?)")
         .Bind(tenant)
         .Bind(customer)
@@ -420,7 +488,8 @@ class SqliteSession final : public BackendSession {
   }
   Result<std::vector<std::string>> CustomerShares(const std::string& tenant,
                                                   const std::string& customer) override {
-    Stmt s(db_, "SELECT team FROM customer_shares WHERE tenant = ? AND customer = ? ORDER BY team");
+    Stmt s(conn_.get(),
+           "SELECT team FROM customer_shares WHERE tenant = ? AND customer = ? ORDER BY team");
     s.Bind(tenant).Bind(customer);
     std::vector<std::string> teams;
     for (;;) {
@@ -433,7 +502,7 @@ class SqliteSession final : public BackendSession {
 
   Result<std::optional<std::string>> AppliedDigest(const std::string& tenant,
                                                    const std::string& change_id) override {
-    Stmt s(db_, "SELECT digest FROM applied_changes WHERE tenant = ? AND change_id = ?");
+    Stmt s(conn_.get(), "SELECT digest FROM applied_changes WHERE tenant = ? AND change_id = ?");
     s.Bind(tenant).Bind(change_id);
     Result<bool> row = s.Step();
     if (!row.ok()) return row.status();
@@ -442,7 +511,8 @@ class SqliteSession final : public BackendSession {
   }
   Status RecordApplied(const std::string& tenant, const std::string& change_id,
                        const std::string& digest) override {
-    return Stmt(db_, "INSERT INTO applied_changes(tenant, change_id, digest) VALUES(?, ?, ?)")
+    return Stmt(conn_.get(),
+                "INSERT INTO applied_changes(tenant, change_id, digest) VALUES(?, ?, ?)")
         .Bind(tenant)
         .Bind(change_id)
         .Bind(digest)
@@ -453,13 +523,14 @@ class SqliteSession final : public BackendSession {
                           const std::string& record_id,
                           const std::vector<ConflictRow>& conflicts) override {
     FIELDSYNC_RETURN_IF_ERROR(
-        Stmt(db_, "DELETE FROM conflicts WHERE tenant = ? AND collection = ? AND record_id = ?")
+        Stmt(conn_.get(),
+             "DELETE FROM conflicts WHERE tenant = ? AND collection = ? AND record_id = ?")
             .Bind(tenant)
             .Bind(collection)
             .Bind(record_id)
             .Run());
     for (const ConflictRow& c : conflicts) {
-      FIELDSYNC_RETURN_IF_ERROR(Stmt(db_,
+      FIELDSYNC_RETURN_IF_ERROR(Stmt(conn_.get(),
                                      "INSERT INTO conflicts(tenant, collection, record_id, field, "
                                      "conflict_id, heads) VALUES(?, ?, ?, ?, ?, ?)")
                                     .Bind(tenant)
@@ -475,7 +546,7 @@ class SqliteSession final : public BackendSession {
   Result<std::vector<ConflictRow>> GetConflicts(const std::string& tenant,
                                                 const std::string& collection,
                                                 const std::string& record_id) override {
-    Stmt s(db_,
+    Stmt s(conn_.get(),
            "SELECT field, conflict_id, heads FROM conflicts WHERE tenant = ? AND collection = ? "
            "AND record_id = ? ORDER BY field");
     s.Bind(tenant).Bind(collection).Bind(record_id);
@@ -496,7 +567,7 @@ class SqliteSession final : public BackendSession {
     // transaction can draw a sequence before this one is visible.
     int64_t first = 0;
     {
-      Stmt s(db_,
+      Stmt s(conn_.get(),
              "UPDATE tenants SET next_seq = next_seq + ? WHERE tenant = ? "
              "RETURNING next_seq - ?");
       s.Bind(static_cast<int64_t>(entries->size()))
@@ -512,7 +583,7 @@ class SqliteSession final : public BackendSession {
     uint64_t seq = static_cast<uint64_t>(first);
     for (FeedEntry& e : *entries) {
       e.seq = seq++;
-      FIELDSYNC_RETURN_IF_ERROR(Stmt(db_,
+      FIELDSYNC_RETURN_IF_ERROR(Stmt(conn_.get(),
                                      "INSERT INTO feed(tenant, seq, collection, record_id, node, "
                                      "change, scope) VALUES(?, ?, ?, ?, ?, ?, ?)")
                                     .Bind(tenant)
@@ -527,7 +598,7 @@ class SqliteSession final : public BackendSession {
     return Status::OK();
   }
   Result<uint64_t> FeedHighWater(const std::string& tenant) override {
-    Stmt s(db_, "SELECT coalesce(max(seq), 0) FROM feed WHERE tenant = ?");
+    Stmt s(conn_.get(), "SELECT coalesce(max(seq), 0) FROM feed WHERE tenant = ?");
     s.Bind(tenant);
     Result<bool> row = s.Step();
     if (!row.ok()) return row.status();
@@ -537,7 +608,7 @@ class SqliteSession final : public BackendSession {
                                           const FeedFilter& filter, size_t limit) override {
     // The scope test is a join of two JSON arrays, so the statement stays fully parameterized
     // whatever the number of keys.
-    Stmt s(db_,
+    Stmt s(conn_.get(),
            "SELECT seq, collection, record_id, node, change, scope FROM feed "
            "WHERE tenant = ? AND seq > ? AND seq <= ? AND node <> ? AND (? OR EXISTS ("
            "  SELECT 1 FROM json_each(feed.scope) AS k WHERE k.value IN "
@@ -579,6 +650,7 @@ class SqliteSession final : public BackendSession {
   }
 
   SqliteBackend* owner_;
+  std::unique_ptr<SqliteConnection> conn_;
   sqlite3* db_;
   bool in_txn_ = false;
 };
@@ -588,10 +660,13 @@ class SqliteSession final : public BackendSession {
 Result<std::unique_ptr<SqliteBackend>> SqliteBackend::Open(const std::string& path,
                                                            SqliteBackendOptions options) {
   std::unique_ptr<SqliteBackend> backend(new SqliteBackend(path, options));
-  Result<sqlite3*> db = backend->Connect();
-  if (!db.ok()) return db.status();
-  Status s = Exec(*db, kSchemaSql);
-  backend->Release(*db);
+  if (options.background_checkpoint_pages > 0) {
+    backend->checkpointer_ = std::thread([b = backend.get()] { b->CheckpointLoop(); });
+  }
+  Result<std::unique_ptr<SqliteConnection>> conn = backend->Connect();
+  if (!conn.ok()) return conn.status();
+  Status s = Exec((*conn)->db(), kSchemaSql);
+  backend->Release(std::move(*conn));
   if (!s.ok()) return s;
   // Make the cursor secret now, in its own transaction, so pulls (read transactions) only read it.
   Result<std::unique_ptr<BackendSession>> session = backend->OpenSession();
@@ -602,11 +677,61 @@ Result<std::unique_ptr<SqliteBackend>> SqliteBackend::Open(const std::string& pa
   return backend;
 }
 
+SqliteBackend::SqliteBackend(std::string path, SqliteBackendOptions options)
+    : path_(std::move(path)), options_(options) {}
+
 SqliteBackend::~SqliteBackend() {
-  for (sqlite3* db : idle_) sqlite3_close_v2(db);
+  {
+    std::lock_guard<std::mutex> lock(checkpoint_mu_);
+    stopping_ = true;
+  }
+  checkpoint_cv_.notify_all();
+  if (checkpointer_.joinable()) checkpointer_.join();
 }
 
-Result<sqlite3*> SqliteBackend::Connect() {
+int SqliteBackend::OnWalCommit(void* arg, sqlite3* db, const char* name, int wal_pages) {
+  auto* backend = static_cast<SqliteBackend*>(arg);
+  const int threshold = backend->options_.background_checkpoint_pages;
+  if (wal_pages < threshold) return SQLITE_OK;
+  if (wal_pages >= 8 * threshold) {
+    // The thread is not keeping up (or a reader pins the WAL): this commit pays, as SQLite's
+    // own autocheckpoint would. A busy or partial checkpoint is not an error of the commit.
+    (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    return SQLITE_OK;
+  }
+  {
+    std::lock_guard<std::mutex> lock(backend->checkpoint_mu_);
+    backend->checkpoint_wanted_ = true;
+  }
+  backend->checkpoint_cv_.notify_one();
+  return SQLITE_OK;
+}
+
+void SqliteBackend::CheckpointLoop() {
+  sqlite3* db = nullptr;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(checkpoint_mu_);
+      checkpoint_cv_.wait(lock, [this] { return checkpoint_wanted_ || stopping_; });
+      if (stopping_) break;
+      checkpoint_wanted_ = false;
+    }
+    if (db == nullptr &&
+        sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+            SQLITE_OK) {
+      sqlite3_close_v2(db);
+      db = nullptr;
+      continue;  // the next commit asks again; until then commits past 8x checkpoint inline
+    }
+    // PASSIVE copies what no reader still needs and never waits for a lock; the next writer
+    // restarts the WAL from its beginning once everything was copied. Errors (a busy database)
+    // only leave the WAL longer until the next attempt.
+    (void)sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  }
+  sqlite3_close_v2(db);
+}
+
+Result<std::unique_ptr<SqliteConnection>> SqliteBackend::Connect() {
   sqlite3* db = nullptr;
   const int rc =
       sqlite3_open_v2(path_.c_str(), &db,
@@ -616,39 +741,45 @@ Result<sqlite3*> SqliteBackend::Connect() {
     sqlite3_close_v2(db);
     return s;
   }
+  auto conn = std::make_unique<SqliteConnection>(db);
   sqlite3_busy_timeout(db, options_.busy_timeout_ms);
-  Status s = Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
-  if (!s.ok()) {
-    sqlite3_close_v2(db);
-    return s;
+  // synchronous=FULL: a push is acknowledged only once it is durable, because the tablet then
+  // drops it from its outbox. The page cache holds the hot part of records, applied_changes and
+  // the feed's tail (SQLite's default, 2 MiB, made every point lookup of a push a pread);
+  // mmap serves the rest of the file without a copy. Checkpoints: see CHECKPOINTS (header).
+  const std::string pragmas =
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+      "PRAGMA foreign_keys=ON; PRAGMA cache_size=-" +
+      std::to_string(options_.cache_kib) +
+      "; PRAGMA mmap_size=" + std::to_string(options_.mmap_bytes) + ";";
+  Status s = Exec(db, pragmas.c_str());
+  if (!s.ok()) return s;
+  if (options_.background_checkpoint_pages > 0) {
+    sqlite3_wal_hook(db, &SqliteBackend::OnWalCommit, this);  // replaces the autocheckpoint
   }
-  return db;
+  return conn;
 }
 
-void SqliteBackend::Release(sqlite3* db) {
+void SqliteBackend::Release(std::unique_ptr<SqliteConnection> conn) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (idle_.size() < options_.max_idle_connections) {
-    idle_.push_back(db);
-  } else {
-    sqlite3_close_v2(db);
-  }
+  if (idle_.size() < options_.max_idle_connections) idle_.push_back(std::move(conn));
 }
 
 Result<std::unique_ptr<BackendSession>> SqliteBackend::OpenSession() {
-  sqlite3* db = nullptr;
+  std::unique_ptr<SqliteConnection> conn;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!idle_.empty()) {
-      db = idle_.back();
+      conn = std::move(idle_.back());
       idle_.pop_back();
     }
   }
-  if (db == nullptr) {
-    Result<sqlite3*> fresh = Connect();
+  if (conn == nullptr) {
+    Result<std::unique_ptr<SqliteConnection>> fresh = Connect();
     if (!fresh.ok()) return fresh.status();
-    db = *fresh;
+    conn = std::move(*fresh);
   }
-  return std::unique_ptr<BackendSession>(new SqliteSession(this, db));
+  return std::unique_ptr<BackendSession>(new SqliteSession(this, std::move(conn)));
 }
 
 Result<std::unique_ptr<Backend>> OpenBackend(const std::string& url) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <set>
 
 #include "fieldsync/field_check.h"
@@ -79,25 +80,55 @@ Status CheckChangeValues(const Schema& schema, const CollectionDef& def,
                                set_elements.empty() ? std::string() : set_elements.dump());
 }
 
-// The keys a customer owned by `owner` and shared with `shares` carries (sync_service.h).
-Result<std::vector<std::string>> CustomerKeys(BackendSession* db, const std::string& tenant,
-                                              const std::string& owner,
-                                              const std::string& customer_id) {
-  std::set<std::string> keys;
-  if (!owner.empty()) {
-    keys.insert("u:" + owner);
-    Result<UserRow> user = db->GetUser(tenant, owner);
-    if (user.ok()) {
-      for (const std::string& t : user->teams) keys.insert("m:" + t);
-    } else if (!user.status().IsNotFound()) {
-      return user.status();
+// The keys a customer owned by `owner` and shared with teams carries (sync_service.h). A push
+// asks for the same owners and customers again and again (every visit asks for its customer's),
+// and neither users nor shares change inside a push transaction, so the answers are memoized
+// for the push.
+class ScopeMemo {
+ public:
+  ScopeMemo(BackendSession* db, const std::string& tenant) : db_(db), tenant_(tenant) {}
+
+  Result<std::vector<std::string>> CustomerKeys(const std::string& owner,
+                                                const std::string& customer_id) {
+    std::set<std::string> keys;
+    if (!owner.empty()) {
+      keys.insert("u:" + owner);
+      Result<const std::vector<std::string>*> teams = OwnerTeams(owner);
+      if (!teams.ok()) return teams.status();
+      for (const std::string& t : **teams) keys.insert("m:" + t);
     }
+    auto shared = shares_.find(customer_id);
+    if (shared == shares_.end()) {
+      Result<std::vector<std::string>> s = db_->CustomerShares(tenant_, customer_id);
+      if (!s.ok()) return s.status();
+      shared = shares_.emplace(customer_id, std::move(*s)).first;
+    }
+    for (const std::string& t : shared->second) keys.insert("s:" + t);
+    return std::vector<std::string>(keys.begin(), keys.end());
   }
-  Result<std::vector<std::string>> shares = db->CustomerShares(tenant, customer_id);
-  if (!shares.ok()) return shares.status();
-  for (const std::string& t : *shares) keys.insert("s:" + t);
-  return std::vector<std::string>(keys.begin(), keys.end());
-}
+
+ private:
+  // The owner's teams; none for an owner who is not a user.
+  Result<const std::vector<std::string>*> OwnerTeams(const std::string& owner) {
+    auto it = teams_.find(owner);
+    if (it == teams_.end()) {
+      Result<UserRow> user = db_->GetUser(tenant_, owner);
+      std::vector<std::string> teams;
+      if (user.ok()) {
+        teams = std::move(user->teams);
+      } else if (!user.status().IsNotFound()) {
+        return user.status();
+      }
+      it = teams_.emplace(owner, std::move(teams)).first;
+    }
+    return &it->second;
+  }
+
+  BackendSession* db_;
+  const std::string& tenant_;
+  std::map<std::string, std::vector<std::string>> teams_;
+  std::map<std::string, std::vector<std::string>> shares_;
+};
 
 bool Visible(const Principal& p, const std::vector<std::string>& principal_keys,
              const std::vector<std::string>& record_keys) {
@@ -117,6 +148,20 @@ std::string ConflictHeadsJson(const sync::Conflict& c) {
         {{"v", h.value}, {"h", h.version.hlc.packed()}, {"n", h.version.node}, {"a", h.author}});
   }
   return heads.dump();
+}
+
+// False when the stored change certainly writes no confidential field, so it can be sent as
+// stored. Field names are [a-z][a-z0-9_]* and the canonical encoding writes each as "name":{ with
+// no escapes, so a confidential field cannot hide from this search; a match inside a value only
+// costs a decode.
+bool MayHoldConfidential(const Schema& schema, const FeedEntry& e) {
+  const CollectionDef* def = schema.Collection(e.collection);
+  if (def == nullptr) return true;
+  for (const FieldDef& f : def->fields) {
+    if (f.sensitivity != Sensitivity::kConfidential) continue;
+    if (e.change_json.find("\"" + f.name + "\":{") != std::string::npos) return true;
+  }
+  return false;
 }
 
 sync::PushResult Refused(const std::string& id, const char* code, std::string reason) {
@@ -277,6 +322,7 @@ ApiResult<sync::PushResponse> SyncService::ApplyPush(const Principal& principal,
   WriteGuard guard(db);
 
   const std::vector<std::string> my_keys = PrincipalKeys(principal);
+  ScopeMemo scope(db, principal.tenant);
   const int64_t now = NowMs();
   sync::PushResponse response;
   std::vector<FeedEntry> feed;
@@ -383,15 +429,13 @@ ApiResult<sync::PushResponse> SyncService::ApplyPush(const Principal& principal,
       std::string new_owner = StringRegister(next, "owner_rep");
       if (new_owner.empty()) new_owner = old_owner.empty() ? principal.user : old_owner;
       if (!old_owner.empty()) {
-        Result<std::vector<std::string>> old_keys =
-            CustomerKeys(db, principal.tenant, old_owner, change.record_id);
+        Result<std::vector<std::string>> old_keys = scope.CustomerKeys(old_owner, change.record_id);
         if (!old_keys.ok()) return BackendError(old_keys.status());
         if (!Visible(principal, my_keys, *old_keys)) {
           refusal = "客户不在您的范围内 (customer " + change.record_id + " is outside your scope)";
         }
       }
-      Result<std::vector<std::string>> new_keys =
-          CustomerKeys(db, principal.tenant, new_owner, change.record_id);
+      Result<std::vector<std::string>> new_keys = scope.CustomerKeys(new_owner, change.record_id);
       if (!new_keys.ok()) return BackendError(new_keys.status());
       if (refusal.empty() && !Visible(principal, my_keys, *new_keys)) {
         refusal =
@@ -419,8 +463,7 @@ ApiResult<sync::PushResponse> SyncService::ApplyPush(const Principal& principal,
               "customer: " + customer + " 不存在或不在您的范围内 (unknown or outside your scope)";
           continue;
         }
-        Result<std::vector<std::string>> ck =
-            CustomerKeys(db, principal.tenant, (*c)->owner, customer);
+        Result<std::vector<std::string>> ck = scope.CustomerKeys((*c)->owner, customer);
         if (!ck.ok()) return BackendError(ck.status());
         if (!Visible(principal, my_keys, *ck)) {
           refusal =
@@ -449,7 +492,13 @@ ApiResult<sync::PushResponse> SyncService::ApplyPush(const Principal& principal,
       for (const sync::Conflict& c : sync::Conflicts(*def, change.record_id, next)) {
         conflicts.push_back(ConflictRow{c.field, c.id, ConflictHeadsJson(c)});
       }
-      w = db->ReplaceConflicts(principal.tenant, change.collection, change.record_id, conflicts);
+      // The stored conflicts are those of the state before this change: when it had none and
+      // has none now there is nothing to replace (the common case, and a DELETE saved).
+      const bool had_conflicts =
+          row->has_value() && !sync::Conflicts(*def, change.record_id, state).empty();
+      if (had_conflicts || !conflicts.empty()) {
+        w = db->ReplaceConflicts(principal.tenant, change.collection, change.record_id, conflicts);
+      }
     }
     if (w.ok()) w = db->RecordApplied(principal.tenant, id, digest);
     if (!w.ok()) return BackendError(w);
@@ -474,7 +523,7 @@ ApiResult<sync::PushResponse> SyncService::ApplyPush(const Principal& principal,
 
 ApiResult<sync::PullResponse> SyncService::Pull(const Principal& principal,
                                                 const std::string& cursor_text, int schema_version,
-                                                uint32_t limit) const {
+                                                uint32_t limit, bool encoded) const {
   if (schema_version < 1) return Err(400, sync::kErrorMalformed, "schema: expected 1 or more");
   const uint32_t page = limit == 0 ? options_.limits.max_batch_changes
                                    : std::min(limit, options_.limits.max_batch_changes);
@@ -525,7 +574,7 @@ ApiResult<sync::PullResponse> SyncService::Pull(const Principal& principal,
   uint64_t next = w;
   size_t bytes = 256;  // the envelope: cursor, time, brackets
   for (size_t k = 0; k < entries->size(); ++k) {
-    const FeedEntry& e = (*entries)[k];
+    FeedEntry& e = (*entries)[k];
     if (k == page) {  // one more than a page exists: stop after the last delivered entry
       response.has_more = true;
       next = (*entries)[k - 1].seq;
@@ -535,6 +584,11 @@ ApiResult<sync::PullResponse> SyncService::Pull(const Principal& principal,
       response.has_more = true;
       next = (*entries)[k - 1].seq;
       break;
+    }
+    if (encoded && (sees_confidential || !MayHoldConfidential(schema_, e))) {
+      bytes += e.change_json.size() + 1;
+      response.encoded_changes.push_back(std::move(e.change_json));
+      continue;
     }
     Result<sync::Change> change = sync::DecodeChange(e.change_json);
     if (!change.ok()) return BackendError(change.status().WithContext("stored feed entry"));
@@ -552,7 +606,11 @@ ApiResult<sync::PullResponse> SyncService::Pull(const Principal& principal,
       if (had_fields && change->fields.empty()) continue;  // examined, nothing to send
     }
     bytes += e.change_json.size() + 1;
-    response.changes.push_back(std::move(*change));
+    if (encoded) {
+      response.encoded_changes.push_back(sync::EncodeChange(*change));
+    } else {
+      response.changes.push_back(std::move(*change));
+    }
   }
 
   Result<std::string> minted =

@@ -91,9 +91,13 @@ class SyncService {
   ApiResult<Principal> Authenticate(const std::string& bearer_token) const;
   ApiResult<sync::PushResponse> ApplyPush(const Principal& principal,
                                           const sync::PushRequest& request) const;
-  // `cursor` empty: from the start. `limit` 0: max_batch_changes.
+  // `cursor` empty: from the start. `limit` 0: max_batch_changes. With `encoded`, the page's
+  // changes come in `encoded_changes` (their canonical JSON, as stored; re-encoded only when a
+  // confidential field had to be removed) instead of `changes`: what the HTTP layer sends, without
+  // decoding and re-encoding every stored change.
   ApiResult<sync::PullResponse> Pull(const Principal& principal, const std::string& cursor,
-                                     int schema_version, uint32_t limit) const;
+                                     int schema_version, uint32_t limit,
+                                     bool encoded = false) const;
   // OK when the database answers.
   Status Health() const;
 

@@ -15,6 +15,7 @@
 #include <limits>
 #include <new>
 #include <set>
+#include <unordered_set>
 
 namespace fieldsync::sync {
 namespace {
@@ -113,6 +114,10 @@ struct ParseAbort {
 };
 
 // Tracks where the parser is, to name the path of a repeated member or of too deep a nesting.
+// It runs for every member of every message (a pull page has tens of thousands), so it allocates
+// little: frames are reused from one object to the next at the same depth, and an object's member
+// names are checked for repeats in a small vector (objects have a handful of members) that turns
+// into a hash set past kLinearKeys, so a hostile object with many members costs no quadratic time.
 class PathTracker {
  public:
   explicit PathTracker(int max_depth) : max_depth_(max_depth) {}
@@ -122,18 +127,18 @@ class PathTracker {
       case json::parse_event_t::object_start:
       case json::parse_event_t::array_start:
         CountElement();
-        if (static_cast<int>(frames_.size()) >= max_depth_) {
+        if (static_cast<int>(depth_) >= max_depth_) {
           throw ParseAbort{Where() + ": nested deeper than " + std::to_string(max_depth_) +
                            " levels"};
         }
-        frames_.push_back(Frame{event == json::parse_event_t::object_start, {}, -1, {}});
+        if (depth_ == frames_.size()) frames_.emplace_back();
+        frames_[depth_].Reset(event == json::parse_event_t::object_start);
+        ++depth_;
         break;
       case json::parse_event_t::key: {
-        Frame& top = frames_.back();
-        top.key = parsed.get<std::string>();
-        if (!top.keys.insert(top.key).second) {
-          throw ParseAbort{Where() + ": repeated member"};
-        }
+        Frame& top = frames_[depth_ - 1];
+        top.key = parsed.get_ref<const std::string&>();
+        if (!top.AddKey()) throw ParseAbort{Where() + ": repeated member"};
         break;
       }
       case json::parse_event_t::value:
@@ -141,27 +146,52 @@ class PathTracker {
         break;
       case json::parse_event_t::object_end:
       case json::parse_event_t::array_end:
-        frames_.pop_back();
+        --depth_;
         break;
     }
     return true;
   }
 
  private:
+  static constexpr size_t kLinearKeys = 16;
+
   struct Frame {
-    bool object;
+    bool object = false;
     std::string key;  // the member being read
-    long index;       // the element being read
-    std::set<std::string> keys;
+    long index = -1;  // the element being read
+    std::vector<std::string> few_keys;
+    std::unordered_set<std::string> many_keys;
+
+    void Reset(bool is_object) {
+      object = is_object;
+      key.clear();
+      index = -1;
+      few_keys.clear();
+      many_keys.clear();
+    }
+    // False if `key` was seen before in this object.
+    bool AddKey() {
+      if (!many_keys.empty()) return many_keys.insert(key).second;
+      for (const std::string& k : few_keys) {
+        if (k == key) return false;
+      }
+      few_keys.push_back(key);
+      if (few_keys.size() > kLinearKeys) {
+        many_keys.insert(few_keys.begin(), few_keys.end());
+        few_keys.clear();
+      }
+      return true;
+    }
   };
 
   void CountElement() {
-    if (!frames_.empty() && !frames_.back().object) ++frames_.back().index;
+    if (depth_ > 0 && !frames_[depth_ - 1].object) ++frames_[depth_ - 1].index;
   }
 
   std::string Where() const {
     std::string path;
-    for (const Frame& f : frames_) {
+    for (size_t d = 0; d < depth_; ++d) {
+      const Frame& f = frames_[d];
       if (f.object) {
         if (!path.empty()) path += '.';
         path += f.key;
@@ -173,7 +203,8 @@ class PathTracker {
   }
 
   int max_depth_;
-  std::vector<Frame> frames_;
+  std::vector<Frame> frames_;  // frames_[0, depth_) are open; the rest are kept for reuse
+  size_t depth_ = 0;
 };
 
 Status ParseJson(std::string_view text, const DecodeLimits& limits, json* out) {
@@ -719,19 +750,34 @@ Result<PushResponse> DecodePushResponse(std::string_view text, const DecodeLimit
 }
 
 std::string EncodePullResponse(const PullResponse& response) {
-  ojson out = ojson::object();
-  ojson& changes = out["changes"] = ojson::array();
-  for (const Change& c : response.changes) changes.push_back(ChangeToJson(c, nullptr, 0, true));
+  // The changes are spliced in as text, so that encoded_changes go out as they are; the rest of
+  // the envelope is one ordered object without them, whose opening brace is dropped.
+  std::string out = "{\"changes\":[";
+  bool first = true;
+  for (const Change& c : response.changes) {
+    if (!first) out += ',';
+    first = false;
+    out += Dump(ChangeToJson(c, nullptr, 0, true));
+  }
+  for (const std::string& encoded : response.encoded_changes) {
+    if (!first) out += ',';
+    first = false;
+    out += encoded;
+  }
+  out += "],";
+  ojson rest = ojson::object();
   if (!response.evicted.empty()) {
-    ojson& evicted = out["evicted"] = ojson::array();
+    ojson& evicted = rest["evicted"] = ojson::array();
     for (const RecordRef& ref : response.evicted) {
       evicted.push_back(ojson::array({ref.collection, ref.record_id}));
     }
   }
-  out["cursor"] = response.next_cursor;
-  if (response.has_more) out["more"] = true;
-  out["time_ms"] = response.server_time_ms;
-  return Dump(out);
+  rest["cursor"] = response.next_cursor;
+  if (response.has_more) rest["more"] = true;
+  rest["time_ms"] = response.server_time_ms;
+  const std::string tail = Dump(rest);
+  out.append(tail, 1, std::string::npos);
+  return out;
 }
 
 Result<PullResponse> DecodePullResponse(std::string_view text, const DecodeLimits& limits) {

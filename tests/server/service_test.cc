@@ -326,6 +326,60 @@ TEST_CASE("confidential fields: each role pulls exactly what it may see, a rep c
   }
 }
 
+TEST_CASE(
+    "encoded pull pages carry the stored changes, re-encoded only to drop a confidential "
+    "field") {
+  World w;
+  // The admin writes the confidential field (a rep may not): from device dev-boss, so neither
+  // li's nor chen's pull leaves these entries out as echoes.
+  sync::Change c = Customer("c-1", "cust-1", "客户", "zhang", HlcAt(kNowMs));
+  c.version.node = "dev-boss";
+  c.fields["payment_terms"].value = "月结30天";
+  // A value that spells a confidential member must neither leak nor confuse the pass-through.
+  c.fields["notes"].value = R"({"payment_terms":{"v":"x"}})";
+  // Shared first, so li's scope key is on every feed entry of the customer.
+  REQUIRE(AdminShareCustomer(w.backend.get(), kTenant, "cust-1", "east1").ok());
+  auto first = w.service->ApplyPush(w.As("boss"), Push("dev-boss", {c}));
+  REQUIRE(first.ok());
+  REQUIRE(first.value().results[0].status == sync::PushStatus::kApplied);
+  auto more = w.service->ApplyPush(
+      w.As("boss"),
+      Push("dev-boss", {Upsert("c-2", "customers", "cust-1", {{"payment_terms", "月结60天"}},
+                               "dev-boss", HlcAt(kNowMs) + 1),
+                        Upsert("c-3", "customers", "cust-1", {{"grade", "A"}}, "dev-boss",
+                               HlcAt(kNowMs) + 2)}));
+  REQUIRE(more.ok());
+  REQUIRE(more.value().results[0].status == sync::PushStatus::kApplied);
+  REQUIRE(more.value().results[1].status == sync::PushStatus::kApplied);
+  for (const char* user : {"li", "chen"}) {
+    CAPTURE(user);
+    auto decoded = w.service->Pull(w.As(user), "", 1, 0);
+    auto encoded = w.service->Pull(w.As(user), "", 1, 0, /*encoded=*/true);
+    REQUIRE(decoded.ok());
+    REQUIRE(encoded.ok());
+    CHECK(encoded.value().changes.empty());
+    REQUIRE(encoded.value().encoded_changes.size() == decoded.value().changes.size());
+    for (size_t k = 0; k < decoded.value().changes.size(); ++k) {
+      CHECK(encoded.value().encoded_changes[k] == sync::EncodeChange(decoded.value().changes[k]));
+    }
+    // The same page on the wire, byte for byte (both minted the same cursor and time).
+    encoded.value().server_time_ms = decoded.value().server_time_ms = 1;
+    CHECK(sync::EncodePullResponse(encoded.value()) == sync::EncodePullResponse(decoded.value()));
+  }
+  // li, a rep: c-1 without payment_terms (re-encoded), c-2 left out, c-3 as stored.
+  auto li = w.service->Pull(w.As("li"), "", 1, 0, true);
+  REQUIRE(li.ok());
+  REQUIRE(li.value().encoded_changes.size() == 2);
+  CHECK(li.value().encoded_changes[0].find("\"payment_terms\":{\"v\":\"月结") == std::string::npos);
+  CHECK(li.value().encoded_changes[0].find("\"notes\"") != std::string::npos);
+  CHECK(li.value().encoded_changes[1].find("\"grade\"") != std::string::npos);
+  // chen, a manager, gets all three with payment terms.
+  auto chen = w.service->Pull(w.As("chen"), "", 1, 0, true);
+  REQUIRE(chen.ok());
+  REQUIRE(chen.value().encoded_changes.size() == 3);
+  CHECK(chen.value().encoded_changes[0].find("月结30天") != std::string::npos);
+}
+
 TEST_CASE("concurrent review edits are recorded as a conflict") {
   World w;
   REQUIRE(AdminShareCustomer(w.backend.get(), kTenant, "cust-1", "east1").ok());

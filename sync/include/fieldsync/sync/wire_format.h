@@ -137,6 +137,11 @@ struct RecordRef {
 // recording a delete, because the record still exists for others.
 struct PullResponse {
   std::vector<Change> changes;
+  // Encoder only, for a server that stores changes in their canonical encoding (EncodeChange):
+  // written verbatim after `changes`, so a page of stored changes is sent without decoding and
+  // re-encoding each one. The caller vouches that each is one EncodeChange output. Decoders
+  // never fill it.
+  std::vector<std::string> encoded_changes;
   std::vector<RecordRef> evicted;
   std::string next_cursor;  // opaque; pass it to the next pull
   bool has_more = false;    // more changes are ready now: pull again at once
