@@ -38,8 +38,8 @@ REGISTER_LISTENER("fieldsync_case_counter", 1, CaseCounter);
 int main(int argc, char** argv) {
   bool filtered = false, listing = false;
   for (int i = 1; i < argc; ++i) {
-    filtered |= std::strncmp(argv[i], "--test-case=", 12) == 0 ||
-                std::strncmp(argv[i], "-tc=", 4) == 0;
+    filtered |=
+        std::strncmp(argv[i], "--test-case=", 12) == 0 || std::strncmp(argv[i], "-tc=", 4) == 0;
     listing |= std::strncmp(argv[i], "--list", 6) == 0 || std::strncmp(argv[i], "-l", 2) == 0 ||
                std::strncmp(argv[i], "-ltc", 4) == 0;
   }
