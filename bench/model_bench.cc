@@ -65,6 +65,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench_files.h"
 #include "bench_stats.h"
 #include "fieldsync/database.h"
 #include "fieldsync/key_provider.h"
@@ -203,32 +204,6 @@ uint64_t FileBytes(const std::string& path) {
   return ec ? 0 : size;
 }
 
-void RemoveDatabase(const std::string& path) {
-  std::error_code ec;
-  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-    std::filesystem::remove(path + suffix, ec);
-  }
-}
-
-// A temporary directory, removed with everything in it when this goes out of scope.
-class TempDir {
- public:
-  bool Make(const std::string& parent) {
-    std::string templ = parent + "/fieldsync-bench-model-XXXXXX";
-    if (!::mkdtemp(templ.data())) return false;
-    path_ = templ;
-    return true;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 // A single integer from SQL on the writer connection (count(*), page_count).
 Result<int64_t> WriterInt(Database& db, const std::string& sql) {
   int64_t value = -1;
@@ -273,8 +248,8 @@ struct Pair {
   }
   void Remove() {
     Close();
-    RemoveDatabase(ours_path);
-    RemoveDatabase(plain_path);
+    RemoveDatabaseFiles(ours_path);
+    RemoveDatabaseFiles(plain_path);
   }
 };
 
@@ -964,7 +939,7 @@ int RunModel(int argc, char** argv) {
     o.dir = (tmp && *tmp) ? tmp : "/tmp";
   }
   TempDir dir;
-  if (!dir.Make(o.dir)) {
+  if (!dir.Make(o.dir, "model")) {
     std::fprintf(stderr, "fieldsync-bench: cannot create a temporary directory under %s\n",
                  o.dir.c_str());
     return 1;

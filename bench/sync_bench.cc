@@ -58,6 +58,7 @@
 #include <nlohmann/json.hpp>
 
 #include "admin.h"
+#include "bench_files.h"
 #include "bench_stats.h"
 #include "fieldsync/database.h"
 #include "fieldsync/http_client.h"
@@ -163,31 +164,6 @@ uint64_t NowMs() {
                                    .count());
 }
 
-void RemoveDb(const std::string& path) {
-  std::error_code ec;
-  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-    std::filesystem::remove(path + suffix, ec);
-  }
-}
-
-class TempDir {
- public:
-  bool Make(const std::string& parent) {
-    std::string templ = parent + "/fieldsync-bench-sync-XXXXXX";
-    if (!::mkdtemp(templ.data())) return false;
-    path_ = templ;
-    return true;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 // ---- the server ---------------------------------------------------------------------------
 
 // One fieldsync server on 127.0.0.1 (a free port) over its own SQLite file: tenant minghui,
@@ -209,7 +185,7 @@ struct Server {
 };
 
 std::string CreateServerFile(const std::string& path, std::unique_ptr<server::Backend>* out) {
-  RemoveDb(path);
+  RemoveDatabaseFiles(path);
   Result<std::unique_ptr<server::Backend>> b = server::OpenBackend("sqlite:" + path);
   if (!b.ok()) return "OpenBackend: " + b.status().ToString();
   Status s = server::AdminCreateTenant(b->get(), kTenant, "明辉科技");
@@ -312,7 +288,7 @@ struct Tablet {
 
 std::string OpenTablet(const std::string& path, const std::string& url, const std::string& user,
                        Tablet* t) {
-  RemoveDb(path);
+  RemoveDatabaseFiles(path);
   RawKeyProvider key(kTabletKey, sizeof kTabletKey);
   Result<std::unique_ptr<Database>> db = Database::Create(path, key);
   if (!db.ok()) return "Database::Create: " + db.status().ToString();
@@ -437,7 +413,7 @@ std::string RunPush(const Options& o, const std::string& dir, std::vector<Line>*
           if (!error.empty()) return "push: reading back: " + error;
           if (rows.size() != changes.size()) return "push: feed rows differ from changes";
         }
-        RemoveDb(dir + "/push.db");
+        RemoveDatabaseFiles(dir + "/push.db");
       } else {
         std::unique_ptr<server::Backend> b;
         std::string error = CreateServerFile(dir + "/direct.db", &b);
@@ -448,7 +424,7 @@ std::string RunPush(const Options& o, const std::string& dir, std::vector<Line>*
         base_ms.push_back(t.Ms());
         base_cpu.push_back(t.CpuMs());
         if (!error.empty()) return "push baseline: " + error;
-        RemoveDb(dir + "/direct.db");
+        RemoveDatabaseFiles(dir + "/direct.db");
       }
     }
     const double n = static_cast<double>(changes.size());
@@ -565,7 +541,7 @@ std::string RunFirstSync(const Options& o, const std::string& dir, std::vector<L
         }
         sent = progress.bytes_sent, received = progress.bytes_received;
         tablet.Close();
-        RemoveDb(dir + "/tablet-first.db");
+        RemoveDatabaseFiles(dir + "/tablet-first.db");
       } else {
         double ms = 0;
         Stopwatch t;
@@ -974,7 +950,7 @@ int RunSync(int argc, char** argv) {
     o.dir = (tmp && *tmp) ? tmp : "/tmp";
   }
   TempDir dir;
-  if (!dir.Make(o.dir)) {
+  if (!dir.Make(o.dir, "sync")) {
     std::fprintf(stderr, "fieldsync-bench: cannot create a temporary directory under %s\n",
                  o.dir.c_str());
     return 1;

@@ -12,6 +12,7 @@
 // Thread safety: a handle's shared_mutex is held shared by ordinary calls (Database serializes
 // writes itself) and exclusively by the key changes, which use the writer connection outside
 // Database's own write lock and, for rotation, need the file with no reader connection leased.
+#include "capi/capi_errors.h"
 #include "capi/capi_handles.h"
 #include "fieldsync/fieldsync.h"
 #include "text/json_depth.h"
@@ -47,6 +48,9 @@ using fieldsync::KeyProvider;
 using fieldsync::Result;
 using fieldsync::Status;
 using fieldsync::StatusCode;
+using fieldsync::capi::Fail;
+using fieldsync::capi::Required;
+using fieldsync::capi::WriteError;
 using nlohmann::json;
 
 #define FIELDSYNC_SAME_CODE(c_code, cpp_code) \
@@ -70,84 +74,6 @@ static_assert(FIELDSYNC_RAW_KEY_SIZE == fieldsync::kKeySize, "raw key size drift
 // record. Deeper text is refused before parsing because dump() recurses.
 constexpr int kMaxRecordNesting = 64;
 constexpr int kDefaultSearchLimit = 20;
-
-// ---- Errors ----------------------------------------------------------------------------------
-
-// Length of the well-formed UTF-8 sequence at s[i], or 0 if the bytes there are ill-formed.
-size_t Utf8SequenceLength(std::string_view s, size_t i) noexcept {
-  char32_t cp = 0;
-  size_t consumed = 0;
-  return fieldsync::text::DecodeUtf8(s, i, &cp, &consumed);
-}
-
-// Fills *out (if not null) with code and message. The message is copied character by character
-// so a host can hand it to a UI as is: ill-formed UTF-8 and NUL bytes (a message may quote
-// input) become U+FFFD, and a message too long for the buffer is cut at a character boundary
-// and marked with "...". Allocates nothing, so it works when memory has run out.
-void WriteError(fieldsync_error* out, int code, std::string_view message) noexcept {
-  if (out == nullptr) return;
-  out->code = code;
-  constexpr size_t kCapacity = FIELDSYNC_ERROR_MESSAGE_SIZE - 1;  // bytes before the NUL
-  constexpr char kEllipsis[] = "...";
-  constexpr size_t kEllipsisSize = sizeof(kEllipsis) - 1;
-  constexpr char kReplacement[] = "\xEF\xBF\xBD";  // U+FFFD
-  char* dst = out->message;
-  size_t written = 0;
-  size_t cut = 0;  // the last character boundary that leaves room for the ellipsis
-  for (size_t i = 0; i < message.size();) {
-    const char* piece = message.data() + i;
-    size_t n = message[i] == '\0' ? 0 : Utf8SequenceLength(message, i);
-    if (n == 0) {
-      piece = kReplacement;
-      n = sizeof(kReplacement) - 1;
-      i += 1;
-    } else {
-      i += n;
-    }
-    if (written + n > kCapacity) {
-      std::memcpy(dst + cut, kEllipsis, kEllipsisSize);
-      written = cut + kEllipsisSize;
-      break;
-    }
-    std::memcpy(dst + written, piece, n);
-    written += n;
-    if (written + kEllipsisSize <= kCapacity) cut = written;
-  }
-  dst[written] = '\0';
-}
-
-// Reports a failed Status; returns false for `return Fail(...)` in bool functions.
-bool Fail(fieldsync_error* out, const Status& status) noexcept {
-  WriteError(out, static_cast<int>(status.code()), status.message());
-  return false;
-}
-
-// Reports the exception being handled. Called only from a catch block.
-void ReportCurrentException(fieldsync_error* out) noexcept {
-  try {
-    throw;
-  } catch (const std::bad_alloc&) {
-    WriteError(out, FIELDSYNC_ERR_INTERNAL, "out of memory");
-  } catch (const std::exception& e) {
-    char message[FIELDSYNC_ERROR_MESSAGE_SIZE];
-    std::snprintf(message, sizeof(message), "internal error: unexpected exception: %s", e.what());
-    WriteError(out, FIELDSYNC_ERR_INTERNAL, message);
-  } catch (...) {
-    WriteError(out, FIELDSYNC_ERR_INTERNAL, "internal error: unexpected non-standard exception");
-  }
-}
-
-// Ends every entry point's try block: no exception crosses into C.
-#define FIELDSYNC_CATCH(out_error)     \
-  catch (...) {                        \
-    ReportCurrentException(out_error); \
-  }
-
-// False, with InvalidArgument naming the parameter, if p is NULL.
-bool Required(const void* p, const char* name, fieldsync_error* out) {
-  if (p != nullptr) return true;
-  return Fail(out, Status::InvalidArgument(std::string(name) + " must not be NULL"));
-}
 
 // ---- Results ---------------------------------------------------------------------------------
 

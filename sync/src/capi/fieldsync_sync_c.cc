@@ -10,9 +10,8 @@
 // held shared, through ReplicatorOptions::round_wrapper, as every fieldsync_db_* call does; a
 // handle closed by a failed fieldsync_db_clear fails the round with FailedPrecondition.
 //
-// Error messages are written as core's C API writes them (fieldsync_c.cc): U+FFFD for bytes that
-// are not UTF-8 or NUL, cut at a character boundary with "..." when too long. Messages may quote
-// a server's text; the password is never part of one.
+// Errors are reported through core's capi/capi_errors.h, as core's C API reports them. Messages
+// may quote a server's text; the password is never part of one.
 #include "fieldsync/fieldsync_sync.h"
 
 #include <cstdio>
@@ -27,6 +26,7 @@
 #include <string_view>
 #include <utility>
 
+#include "capi/capi_errors.h"
 #include "capi/capi_handles.h"
 #include "fieldsync/http_client.h"
 #include "fieldsync/status.h"
@@ -46,6 +46,9 @@ namespace {
 using fieldsync::HttpClientOptions;
 using fieldsync::Result;
 using fieldsync::Status;
+using fieldsync::capi::Fail;
+using fieldsync::capi::Required;
+using fieldsync::capi::WriteError;
 using fieldsync::sync::ReplicatorOptions;
 using fieldsync::sync::SyncPhase;
 using fieldsync::sync::SyncProgress;
@@ -59,71 +62,6 @@ static_assert(FIELDSYNC_SYNC_PHASE_WAITING == static_cast<int>(SyncPhase::kWaiti
 static_assert(FIELDSYNC_SYNC_PHASE_DONE == static_cast<int>(SyncPhase::kDone), "phase drifted");
 
 constexpr int kMaxOptionsNesting = 8;
-
-// ---- Errors ----------------------------------------------------------------------------------
-
-void WriteError(fieldsync_error* out, int code, std::string_view message) noexcept {
-  if (out == nullptr) return;
-  out->code = code;
-  constexpr size_t kCapacity = FIELDSYNC_ERROR_MESSAGE_SIZE - 1;  // bytes before the NUL
-  constexpr char kEllipsis[] = "...";
-  constexpr size_t kEllipsisSize = sizeof(kEllipsis) - 1;
-  constexpr char kReplacement[] = "\xEF\xBF\xBD";  // U+FFFD
-  char* dst = out->message;
-  size_t written = 0;
-  size_t cut = 0;  // the last character boundary that leaves room for the ellipsis
-  for (size_t i = 0; i < message.size();) {
-    const char* piece = message.data() + i;
-    char32_t cp = 0;
-    size_t consumed = 1;
-    size_t n = message[i] == '\0' ? 0 : fieldsync::text::DecodeUtf8(message, i, &cp, &consumed);
-    if (n == 0) {
-      piece = kReplacement;
-      n = sizeof(kReplacement) - 1;
-      i += message[i] == '\0' ? 1 : consumed;
-    } else {
-      i += n;
-    }
-    if (written + n > kCapacity) {
-      std::memcpy(dst + cut, kEllipsis, kEllipsisSize);
-      written = cut + kEllipsisSize;
-      break;
-    }
-    std::memcpy(dst + written, piece, n);
-    written += n;
-    if (written + kEllipsisSize <= kCapacity) cut = written;
-  }
-  dst[written] = '\0';
-}
-
-bool Fail(fieldsync_error* out, const Status& status) noexcept {
-  WriteError(out, static_cast<int>(status.code()), status.message());
-  return false;
-}
-
-void ReportCurrentException(fieldsync_error* out) noexcept {
-  try {
-    throw;
-  } catch (const std::bad_alloc&) {
-    WriteError(out, FIELDSYNC_ERR_INTERNAL, "out of memory");
-  } catch (const std::exception& e) {
-    char message[FIELDSYNC_ERROR_MESSAGE_SIZE];
-    std::snprintf(message, sizeof(message), "internal error: unexpected exception: %s", e.what());
-    WriteError(out, FIELDSYNC_ERR_INTERNAL, message);
-  } catch (...) {
-    WriteError(out, FIELDSYNC_ERR_INTERNAL, "internal error: unexpected non-standard exception");
-  }
-}
-
-#define FIELDSYNC_CATCH(out_error)     \
-  catch (...) {                        \
-    ReportCurrentException(out_error); \
-  }
-
-bool Required(const void* p, const char* name, fieldsync_error* out) {
-  if (p != nullptr) return true;
-  return Fail(out, Status::InvalidArgument(std::string(name) + " must not be NULL"));
-}
 
 // ---- Options ---------------------------------------------------------------------------------
 
