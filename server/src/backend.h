@@ -10,8 +10,9 @@
 //
 // TENANCY. Every call that touches tenant data takes the tenant id, and every query filters on it
 // at this layer; nothing above can read another tenant's rows by forgetting a WHERE clause. The
-// two exceptions are lookups that *find* the tenant: FindUserTenant (login names are unique across
-// the server) and FindToken (a token hash is unique).
+// exceptions are lookups that *find* the tenant: FindUserTenant (login names are unique across
+// the server), FindToken (a token hash is unique) and FindDeviceTenants (a wipe report names only
+// its device; the receipt it carries is checked per tenant).
 //
 // THE FEED AND ITS ORDER (docs/protocol.md §7.3). AppendFeed must be the last statement of a push
 // transaction before Commit(): it takes the tenant's feed lock, draws consecutive sequence numbers
@@ -61,13 +62,31 @@ struct DeviceRow {
   std::string name;
   std::string platform;
   bool revoked = false;
+  // ---- device status (issue #6); times in ms since the epoch, 0: never ----
+  int64_t registered_ms = 0;  // first login
+  int64_t last_sync_ms = 0;   // last push or pull
+  int64_t pending = -1;       // outbox count the tablet last reported; -1: never reported
+  int64_t revoked_ms = 0;
+  int64_t wiped_ms = 0;  // when the tablet reported it erased its database (wipe-done)
 };
+
+// Which of a login's two secrets a token row holds (sync_service.h, TOKENS).
+enum class TokenKind { kAccess, kRefresh };
+
+// TokenRow::end_reason values set outside the sync service (its own are in sync_service.cc).
+inline constexpr char kTokenEndedPasswordReset[] = "password_reset";
+inline constexpr char kTokenEndedDeviceRevoked[] = "revoked";
 
 struct TokenRow {
   std::string tenant;
   std::string user;
   std::string device;
   int64_t expires_ms = 0;
+  TokenKind kind = TokenKind::kAccess;
+  std::string family{};      // the login it descends from through refreshes
+  int64_t issued_ms = 0;     // 0: unknown
+  int64_t ended_ms = 0;      // when it stopped being valid before expiring; 0: it did not
+  std::string end_reason{};  // why (sync_service.h, TOKENS); empty while valid
 };
 
 // One record's server copy: the merge state, the record as users see it, and the keys that scope
@@ -128,12 +147,47 @@ class BackendSession {
   // The tenant of a login name; NotFound if no tenant has it.
   virtual Result<std::string> FindUserTenant(const std::string& user) = 0;
   // Registers the device for the user, or moves it to the user (a shared tablet); a revoked
-  // device stays revoked.
+  // device stays revoked. A new device's registered_ms is set from `device`; an existing one
+  // keeps its own.
   virtual Status UpsertDevice(const DeviceRow& device) = 0;
   virtual Result<DeviceRow> GetDevice(const std::string& tenant, const std::string& device) = 0;
   // `token_hash` is SHA-256 of the bearer token; the token itself is never stored.
   virtual Status StoreToken(const std::string& token_hash, const TokenRow& token) = 0;
+  // The row whatever its state (expired, ended): the caller decides and says why.
   virtual Result<TokenRow> FindToken(const std::string& token_hash) = 0;
+
+  // ---- tokens and devices (issue #6: refresh, logout, revocation, remote wipe) ----
+  // Ends one token (ended_ms, end_reason), unless it has already ended.
+  virtual Status EndToken(const std::string& token_hash, int64_t now_ms,
+                          const std::string& reason) = 0;
+  // Ends every token of the device that has not ended yet; only those of `family` if not empty.
+  virtual Status EndDeviceTokens(const std::string& tenant, const std::string& device,
+                                 const std::string& family, int64_t now_ms,
+                                 const std::string& reason) = 0;
+  // Ends every token of the user, on all devices.
+  virtual Status EndUserTokens(const std::string& tenant, const std::string& user, int64_t now_ms,
+                               const std::string& reason) = 0;
+  // Deletes the device's token rows that expired before `before_ms`.
+  virtual Status PurgeDeviceTokens(const std::string& tenant, const std::string& device,
+                                   int64_t before_ms) = 0;
+  // NotFound for an unknown user.
+  virtual Status SetPasswordHash(const std::string& tenant, const std::string& user,
+                                 const std::string& password_hash) = 0;
+  // Every device of the tenant, by user then device id.
+  virtual Result<std::vector<DeviceRow>> ListDevices(const std::string& tenant) = 0;
+  // Marks the device revoked at `now_ms` (the first time; a second revocation keeps the first
+  // time). NotFound for an unknown device.
+  virtual Status RevokeDevice(const std::string& tenant, const std::string& device,
+                              int64_t now_ms) = 0;
+  // Records a push or pull of the device at `now_ms`, and the outbox count it reported (nullopt:
+  // it reported none; the stored count stays).
+  virtual Status NoteDeviceSync(const std::string& tenant, const std::string& device,
+                                int64_t now_ms, std::optional<int64_t> pending) = 0;
+  // Records the device's report that it erased its database (the first report's time stays).
+  virtual Status MarkDeviceWiped(const std::string& tenant, const std::string& device,
+                                 int64_t now_ms) = 0;
+  // The tenants that have a device with this id (node ids are random: normally one).
+  virtual Result<std::vector<std::string>> FindDeviceTenants(const std::string& device) = 0;
 
   // ---- records ----
   virtual Result<std::optional<RecordRow>> GetRecord(const std::string& tenant,

@@ -60,7 +60,20 @@ void SendError(const SyncService* service, const httplib::Request& req, httplib:
 
 void SendApiError(const SyncService* service, const httplib::Request& req, httplib::Response& res,
                   const ApiError& error) {
-  SendError(service, req, res, error.http_status, error.code, error.message);
+  if (!error.wipe) {
+    SendError(service, req, res, error.http_status, error.code, error.message);
+    return;
+  }
+  sync::ErrorBody body{error.code, error.message, service->NowMs()};
+  body.wipe = true;
+  body.wipe_receipt = error.wipe_receipt;
+  Send(service, req, res, error.http_status, sync::EncodeErrorBody(body));
+}
+
+// The body of an endpoint that answers only "done": {"time_ms":...}.
+void SendDone(const SyncService* service, const httplib::Request& req, httplib::Response& res) {
+  nlohmann::json body = {{"time_ms", service->NowMs()}};
+  Send(service, req, res, 200, body.dump());
 }
 
 // The body, read with the cap; false after answering the error.
@@ -281,6 +294,56 @@ void HttpServer::Routes() {
     Send(svc, req, res, 200, sync::EncodeLoginResponse(out.value()));
   });
 
+  // ---- tokens and devices (protocol §3.6-§3.8) ----
+  http.Post("/v1/refresh", [svc](const httplib::Request& req, httplib::Response& res,
+                                 const httplib::ContentReader& reader) {
+    std::string body;
+    if (!ReadBody(svc, req, res, reader, &body)) return;
+    Result<sync::RefreshRequest> refresh =
+        sync::DecodeRefreshRequest(body, RequestDecodeLimits(svc));
+    if (!refresh.ok()) {
+      SendError(svc, req, res, 400, sync::kErrorMalformed, refresh.status().message());
+      return;
+    }
+    ApiResult<sync::LoginResponse> out = svc->Refresh(*refresh);
+    if (!out.ok()) {
+      SendApiError(svc, req, res, out.error());
+      return;
+    }
+    out.value().server_time_ms = svc->NowMs();
+    Send(svc, req, res, 200, sync::EncodeLoginResponse(out.value()));
+  });
+
+  // No body: the bearer token says which device logs out.
+  http.Post("/v1/logout", [svc](const httplib::Request& req, httplib::Response& res) {
+    Principal principal;
+    if (!Authenticated(svc, req, res, &principal)) return;
+    ApiResult<Ack> out = svc->Logout(principal);
+    if (!out.ok()) {
+      SendApiError(svc, req, res, out.error());
+      return;
+    }
+    SendDone(svc, req, res);
+  });
+
+  http.Post("/v1/wipe-done", [svc](const httplib::Request& req, httplib::Response& res,
+                                   const httplib::ContentReader& reader) {
+    std::string body;
+    if (!ReadBody(svc, req, res, reader, &body)) return;
+    Result<sync::WipeDoneRequest> done =
+        sync::DecodeWipeDoneRequest(body, RequestDecodeLimits(svc));
+    if (!done.ok()) {
+      SendError(svc, req, res, 400, sync::kErrorMalformed, done.status().message());
+      return;
+    }
+    ApiResult<Ack> out = svc->WipeDone(*done);
+    if (!out.ok()) {
+      SendApiError(svc, req, res, out.error());
+      return;
+    }
+    SendDone(svc, req, res);
+  });
+
   http.Post("/v1/push", [svc](const httplib::Request& req, httplib::Response& res,
                               const httplib::ContentReader& reader) {
     std::string body;
@@ -317,6 +380,13 @@ void HttpServer::Routes() {
       SendError(svc, req, res, 400, sync::kErrorMalformed, "cursor: given twice");
       return;
     }
+    // The tablet's outbox count, for the device list (protocol §3.5); optional.
+    uint64_t pending = 0;
+    const bool has_pending = req.has_param("pending");
+    if (has_pending && !UintParam(req, "pending", 0, INT32_MAX, &pending)) {
+      SendError(svc, req, res, 400, sync::kErrorMalformed, "pending: expected 0 or more");
+      return;
+    }
     ApiResult<sync::PullResponse> out =
         svc->Pull(principal, req.get_param_value("cursor"), static_cast<int>(schema),
                   static_cast<uint32_t>(limit), /*encoded=*/true);
@@ -324,6 +394,10 @@ void HttpServer::Routes() {
       SendApiError(svc, req, res, out.error());
       return;
     }
+    // After the page is built: a failure here loses only the device list's record of it.
+    (void)svc->NoteSync(principal, has_pending
+                                       ? std::optional<int64_t>(static_cast<int64_t>(pending))
+                                       : std::nullopt);
     out.value().server_time_ms = svc->NowMs();
     Send(svc, req, res, 200, sync::EncodePullResponse(out.value()));
   });
@@ -332,7 +406,7 @@ void HttpServer::Routes() {
   auto not_allowed = [svc](const httplib::Request& req, httplib::Response& res) {
     SendError(svc, req, res, 405, sync::kErrorMethodNotAllowed, req.method + " not allowed here");
   };
-  for (const char* path : {"/v1/login", "/v1/push"}) {
+  for (const char* path : {"/v1/login", "/v1/push", "/v1/refresh", "/v1/logout", "/v1/wipe-done"}) {
     http.Get(path, not_allowed);
     http.Put(path, not_allowed);
     http.Delete(path, not_allowed);

@@ -3,9 +3,12 @@
 //
 //   GET  /healthz     no authentication
 //   GET  /v1/limits   no authentication
-//   POST /v1/login    credentials → bearer token
-//   POST /v1/push     bearer
-//   GET  /v1/pull     bearer; ?cursor=&schema=&limit=
+//   POST /v1/login      credentials → access and refresh tokens
+//   POST /v1/refresh    refresh token → new access and refresh tokens
+//   POST /v1/logout     bearer; ends the device's tokens
+//   POST /v1/wipe-done  device id and wipe receipt (a revoked tablet erased itself)
+//   POST /v1/push       bearer
+//   GET  /v1/pull       bearer; ?cursor=&schema=&limit=&pending=
 //
 // Every response body is JSON with "time_ms"; every error is {"code","message","time_ms"}.
 // Handlers keep no state between requests (it is all in the Backend), so any number of server

@@ -6,9 +6,18 @@
 //   fieldsync-server admin --db sqlite:PATH add-team TENANT TEAM NAME
 //   fieldsync-server admin --db sqlite:PATH add-user TENANT USER ROLE [--team TEAM]...
 //   fieldsync-server admin --db sqlite:PATH share-customer TENANT CUSTOMER TEAM
+//   fieldsync-server admin --db sqlite:PATH reset-password TENANT USER
+//   fieldsync-server admin --db sqlite:PATH list-devices TENANT
+//   fieldsync-server admin --db sqlite:PATH revoke-device TENANT DEVICE
 //
 // CONTRACT (like fieldsync-cli)
-//   add-user reads the password from FIELDSYNC_PASSWORD, never from the arguments.
+//   add-user and reset-password read the password from FIELDSYNC_PASSWORD, never from the
+//   arguments. reset-password ends every token of the user (each device logs in again).
+//   list-devices prints one JSON object per device on stdout (admin.h DeviceJson):
+//     {"device","user","name","platform","status":"active|revoked|wiped","registered",
+//      "last_sync","pending","revoked","wiped"}
+//   revoke-device ends the device's tokens at once; the tablet is told to erase its database at
+//   its next contact, and list-devices shows "wiped" once it reports that it did.
 //   `serve` prints one line `listening on HOST:PORT` (PORT 0 picks a free port and prints it) and
 //   stops cleanly on SIGINT or SIGTERM.
 //   Failures go to stderr as one line `error: <code>: <message>`.
@@ -45,7 +54,13 @@ constexpr char kUsage[] =
     "       fieldsync-server admin --db sqlite:PATH add-team TENANT TEAM NAME\n"
     "       fieldsync-server admin --db sqlite:PATH add-user TENANT USER ROLE [--team TEAM]...\n"
     "                                (password from FIELDSYNC_PASSWORD; ROLE rep|manager|admin)\n"
-    "       fieldsync-server admin --db sqlite:PATH share-customer TENANT CUSTOMER TEAM\n";
+    "       fieldsync-server admin --db sqlite:PATH share-customer TENANT CUSTOMER TEAM\n"
+    "       fieldsync-server admin --db sqlite:PATH reset-password TENANT USER\n"
+    "                                (password from FIELDSYNC_PASSWORD; ends the user's tokens)\n"
+    "       fieldsync-server admin --db sqlite:PATH list-devices TENANT\n"
+    "                                (one JSON object per device)\n"
+    "       fieldsync-server admin --db sqlite:PATH revoke-device TENANT DEVICE\n"
+    "                                (its tokens end; it erases its database at next contact)\n";
 
 std::string OneLine(std::string text) {
   for (char& c : text) {
@@ -143,6 +158,9 @@ int Admin(const std::string& db_url, const std::vector<std::string>& args) {
   } else if (command == "add-team" && need(3) && teams.empty()) {
   } else if (command == "add-user" && need(3)) {
   } else if (command == "share-customer" && need(3) && teams.empty()) {
+  } else if (command == "reset-password" && need(2) && teams.empty()) {
+  } else if (command == "list-devices" && need(1) && teams.empty()) {
+  } else if (command == "revoke-device" && need(2) && teams.empty()) {
   } else {
     return Usage("bad admin command or argument count");
   }
@@ -156,9 +174,20 @@ int Admin(const std::string& db_url, const std::vector<std::string>& args) {
   if (command == "share-customer") {
     return Report(AdminShareCustomer(b, positional[0], positional[1], positional[2]));
   }
+  if (command == "list-devices") {
+    Result<std::vector<DeviceRow>> devices = AdminListDevices(b, positional[0]);
+    if (!devices.ok()) return Report(devices.status());
+    for (const DeviceRow& d : *devices) std::cout << DeviceJson(d) << '\n';
+    std::cout.flush();
+    return std::cout ? kExitOk : Report(Status::IOError("cannot write to stdout"));
+  }
+  if (command == "revoke-device") return Report(AdminRevokeDevice(b, positional[0], positional[1]));
   const char* password = std::getenv("FIELDSYNC_PASSWORD");
   if (password == nullptr || *password == '\0') {
     return Report(Status::InvalidArgument("set the password in FIELDSYNC_PASSWORD"));
+  }
+  if (command == "reset-password") {
+    return Report(AdminResetPassword(b, positional[0], positional[1], password));
   }
   return Report(AdminAddUser(b, positional[0], positional[1], positional[2], teams, password));
 }

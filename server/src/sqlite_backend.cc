@@ -3,7 +3,9 @@
 // TABLES (every tenant table leads its primary key with `tenant`, and every query binds it):
 //   meta             server-wide values: the cursor secret
 //   tenants          id, name, feed_epoch, next_seq (the feed counter; its UPDATE is the draw)
-//   teams, users, user_teams, devices, tokens (token_hash = SHA-256 of the bearer token)
+//   teams, users, user_teams, devices
+//   auth_tokens      token_hash (SHA-256 of an access or refresh token) -> its owner and state
+//   device_status    per device: first login, last sync, reported outbox count, revoked, wiped
 //   records          collection, id -> merge state, materialized record, owner, customer
 //   customer_shares  customer -> teams it is shared with (partial replication)
 //   applied_changes  change id -> digest of every accepted change (idempotency, protocol §6)
@@ -40,9 +42,6 @@ CREATE TABLE IF NOT EXISTS user_teams(
 CREATE TABLE IF NOT EXISTS devices(
   tenant TEXT NOT NULL, device TEXT NOT NULL, user TEXT NOT NULL, name TEXT NOT NULL,
   platform TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(tenant, device));
-CREATE TABLE IF NOT EXISTS tokens(
-  token_hash TEXT PRIMARY KEY, tenant TEXT NOT NULL, user TEXT NOT NULL, device TEXT NOT NULL,
-  expires_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS records(
   tenant TEXT NOT NULL, collection TEXT NOT NULL, record_id TEXT NOT NULL, state TEXT NOT NULL,
   materialized TEXT, owner TEXT NOT NULL, customer TEXT NOT NULL,
@@ -61,6 +60,24 @@ CREATE TABLE IF NOT EXISTS feed(
   tenant TEXT NOT NULL, seq INTEGER NOT NULL, collection TEXT NOT NULL, record_id TEXT NOT NULL,
   node TEXT NOT NULL, change TEXT NOT NULL, scope TEXT NOT NULL,
   PRIMARY KEY(tenant, seq)) WITHOUT ROWID;
+
+-- ---- tokens and devices (issue #6) ----
+-- auth_tokens replaces `tokens`, which held one 30-day bearer token per login: those tokens die
+-- with it and their tablets log in again, as after any 401.
+DROP TABLE IF EXISTS tokens;
+CREATE TABLE IF NOT EXISTS auth_tokens(
+  token_hash TEXT PRIMARY KEY, tenant TEXT NOT NULL, user TEXT NOT NULL, device TEXT NOT NULL,
+  kind TEXT NOT NULL, family TEXT NOT NULL, issued_ms INTEGER NOT NULL,
+  expires_ms INTEGER NOT NULL, ended_ms INTEGER NOT NULL DEFAULT 0,
+  end_reason TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS auth_tokens_by_device ON auth_tokens(tenant, device);
+CREATE INDEX IF NOT EXISTS auth_tokens_by_user ON auth_tokens(tenant, user);
+CREATE INDEX IF NOT EXISTS devices_by_id ON devices(device);
+CREATE TABLE IF NOT EXISTS device_status(
+  tenant TEXT NOT NULL, device TEXT NOT NULL, registered_ms INTEGER NOT NULL DEFAULT 0,
+  last_sync_ms INTEGER NOT NULL DEFAULT 0, pending INTEGER NOT NULL DEFAULT -1,
+  revoked_ms INTEGER NOT NULL DEFAULT 0, wiped_ms INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(tenant, device)) WITHOUT ROWID;
 )sql";
 
 Status SqliteError(sqlite3* db, int rc, const char* what) {
@@ -223,6 +240,20 @@ sync::Role RoleFromName(const std::string& name) {
   if (name == "manager") return sync::Role::kManager;
   if (name == "admin") return sync::Role::kAdmin;
   return sync::Role::kRep;  // the least privilege for anything unexpected
+}
+
+// A device from the columns d.device, d.user, d.name, d.platform, d.revoked, then device_status's
+// registered_ms, last_sync_ms, pending, revoked_ms, wiped_ms (NULL when it has no status row).
+DeviceRow DeviceFrom(const Stmt& s, const std::string& tenant) {
+  DeviceRow d{tenant, s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4) != 0};
+  if (!s.IsNull(5)) {
+    d.registered_ms = s.Int(5);
+    d.last_sync_ms = s.Int(6);
+    d.pending = s.Int(7);
+    d.revoked_ms = s.Int(8);
+    d.wiped_ms = s.Int(9);
+  }
+  return d;
 }
 
 class SqliteSession final : public BackendSession {
@@ -393,40 +424,55 @@ class SqliteSession final : public BackendSession {
     return s.Text(0);
   }
   Status UpsertDevice(const DeviceRow& d) override {
+    FIELDSYNC_RETURN_IF_ERROR(
+        Stmt(conn_.get(),
+             "INSERT INTO devices(tenant, device, user, name, platform) VALUES(?, ?, ?, ?, ?) "
+             "ON CONFLICT(tenant, device) DO UPDATE SET user = excluded.user, "
+             "name = excluded.name, platform = excluded.platform")
+            .Bind(d.tenant)
+            .Bind(d.id)
+            .Bind(d.user)
+            .Bind(d.name)
+            .Bind(d.platform)
+            .Run());
     return Stmt(conn_.get(),
-                "INSERT INTO devices(tenant, device, user, name, platform) VALUES(?, ?, ?, ?, ?) "
-                "ON CONFLICT(tenant, device) DO UPDATE SET user = excluded.user, "
-                "name = excluded.name, platform = excluded.platform")
+                "INSERT INTO device_status(tenant, device, registered_ms) VALUES(?, ?, ?) "
+                "ON CONFLICT(tenant, device) DO NOTHING")
         .Bind(d.tenant)
         .Bind(d.id)
-        .Bind(d.user)
-        .Bind(d.name)
-        .Bind(d.platform)
+        .Bind(d.registered_ms)
         .Run();
   }
   Result<DeviceRow> GetDevice(const std::string& tenant, const std::string& device) override {
     Stmt s(conn_.get(),
-           "SELECT user, name, platform, revoked FROM devices WHERE tenant = ? AND device = ?");
+           "SELECT d.device, d.user, d.name, d.platform, d.revoked, s.registered_ms, "
+           "s.last_sync_ms, s.pending, s.revoked_ms, s.wiped_ms FROM devices AS d "
+           "LEFT JOIN device_status AS s ON s.tenant = d.tenant AND s.device = d.device "
+           "WHERE d.tenant = ? AND d.device = ?");
     s.Bind(tenant).Bind(device);
     Result<bool> row = s.Step();
     if (!row.ok()) return row.status();
     if (!*row) return Status::NotFound("no such device");
-    return DeviceRow{tenant, device, s.Text(0), s.Text(1), s.Text(2), s.Int(3) != 0};
+    return DeviceFrom(s, tenant);
   }
   Status StoreToken(const std::string& token_hash, const TokenRow& t) override {
     return Stmt(conn_.get(),
-                "INSERT INTO tokens(token_hash, tenant, user, device, expires_ms) "
-                "VALUES(?, ?, ?, ?, ?)")
+                "INSERT INTO auth_tokens(token_hash, tenant, user, device, kind, family, "
+                "issued_ms, expires_ms) VALUES(?, ?, ?, ?, ?, ?, ?, ?)")
         .Bind(token_hash)
         .Bind(t.tenant)
         .Bind(t.user)
         .Bind(t.device)
+        .Bind(std::string(t.kind == TokenKind::kRefresh ? "refresh" : "access"))
+        .Bind(t.family)
+        .Bind(t.issued_ms)
         .Bind(t.expires_ms)
         .Run();
   }
   Result<TokenRow> FindToken(const std::string& token_hash) override {
     Stmt s(conn_.get(),
-           "SELECT token_hash, tenant, user, device, expires_ms FROM tokens WHERE token_hash = ?");
+           "SELECT token_hash, tenant, user, device, expires_ms, kind, family, issued_ms, "
+           "ended_ms, end_reason FROM auth_tokens WHERE token_hash = ?");
     s.Bind(token_hash);
     Result<bool> row = s.Step();
     if (!row.ok()) return row.status();
@@ -438,7 +484,147 @@ class SqliteSession final : public BackendSession {
         CRYPTO_memcmp(stored.data(), token_hash.data(), stored.size()) != 0) {
       return Status::NotFound("unknown token");
     }
-    return TokenRow{s.Text(1), s.Text(2), s.Text(3), s.Int(4)};
+    TokenRow t{s.Text(1), s.Text(2), s.Text(3), s.Int(4)};
+    t.kind = s.Text(5) == "refresh" ? TokenKind::kRefresh : TokenKind::kAccess;
+    t.family = s.Text(6);
+    t.issued_ms = s.Int(7);
+    t.ended_ms = s.Int(8);
+    t.end_reason = s.Text(9);
+    return t;
+  }
+
+  // ---- tokens and devices (issue #6) ----
+  Status EndToken(const std::string& token_hash, int64_t now_ms,
+                  const std::string& reason) override {
+    return Stmt(conn_.get(),
+                "UPDATE auth_tokens SET ended_ms = ?, end_reason = ? "
+                "WHERE token_hash = ? AND ended_ms = 0")
+        .Bind(now_ms)
+        .Bind(reason)
+        .Bind(token_hash)
+        .Run();
+  }
+  Status EndDeviceTokens(const std::string& tenant, const std::string& device,
+                         const std::string& family, int64_t now_ms,
+                         const std::string& reason) override {
+    return Stmt(conn_.get(),
+                "UPDATE auth_tokens SET ended_ms = ?, end_reason = ? WHERE tenant = ? AND "
+                "device = ? AND ended_ms = 0 AND (? = '' OR family = ?)")
+        .Bind(now_ms)
+        .Bind(reason)
+        .Bind(tenant)
+        .Bind(device)
+        .Bind(family)
+        .Bind(family)
+        .Run();
+  }
+  Status EndUserTokens(const std::string& tenant, const std::string& user, int64_t now_ms,
+                       const std::string& reason) override {
+    return Stmt(conn_.get(),
+                "UPDATE auth_tokens SET ended_ms = ?, end_reason = ? "
+                "WHERE tenant = ? AND user = ? AND ended_ms = 0")
+        .Bind(now_ms)
+        .Bind(reason)
+        .Bind(tenant)
+        .Bind(user)
+        .Run();
+  }
+  Status PurgeDeviceTokens(const std::string& tenant, const std::string& device,
+                           int64_t before_ms) override {
+    return Stmt(conn_.get(),
+                "DELETE FROM auth_tokens WHERE tenant = ? AND device = ? AND expires_ms < ?")
+        .Bind(tenant)
+        .Bind(device)
+        .Bind(before_ms)
+        .Run();
+  }
+  Status SetPasswordHash(const std::string& tenant, const std::string& user,
+                         const std::string& password_hash) override {
+    FIELDSYNC_RETURN_IF_ERROR(
+        Stmt(conn_.get(), "UPDATE users SET password_hash = ? WHERE tenant = ? AND user = ?")
+            .Bind(password_hash)
+            .Bind(tenant)
+            .Bind(user)
+            .Run());
+    if (sqlite3_changes(db_) == 0) return Status::NotFound("no user " + user + " in " + tenant);
+    return Status::OK();
+  }
+  Result<std::vector<DeviceRow>> ListDevices(const std::string& tenant) override {
+    Stmt s(conn_.get(),
+           "SELECT d.device, d.user, d.name, d.platform, d.revoked, s.registered_ms, "
+           "s.last_sync_ms, s.pending, s.revoked_ms, s.wiped_ms FROM devices AS d "
+           "LEFT JOIN device_status AS s ON s.tenant = d.tenant AND s.device = d.device "
+           "WHERE d.tenant = ? ORDER BY d.user, d.device");
+    s.Bind(tenant);
+    std::vector<DeviceRow> out;
+    for (;;) {
+      Result<bool> row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      out.push_back(DeviceFrom(s, tenant));
+    }
+  }
+  Status RevokeDevice(const std::string& tenant, const std::string& device,
+                      int64_t now_ms) override {
+    FIELDSYNC_RETURN_IF_ERROR(
+        Stmt(conn_.get(), "UPDATE devices SET revoked = 1 WHERE tenant = ? AND device = ?")
+            .Bind(tenant)
+            .Bind(device)
+            .Run());
+    if (sqlite3_changes(db_) == 0) {
+      return Status::NotFound("no device " + device + " in " + tenant);
+    }
+    return Stmt(conn_.get(),
+                "INSERT INTO device_status(tenant, device, revoked_ms) VALUES(?, ?, ?) "
+                "ON CONFLICT(tenant, device) DO UPDATE SET revoked_ms = "
+                "CASE WHEN revoked_ms = 0 THEN excluded.revoked_ms ELSE revoked_ms END")
+        .Bind(tenant)
+        .Bind(device)
+        .Bind(now_ms)
+        .Run();
+  }
+  Status NoteDeviceSync(const std::string& tenant, const std::string& device, int64_t now_ms,
+                        std::optional<int64_t> pending) override {
+    if (pending) {
+      return Stmt(conn_.get(),
+                  "INSERT INTO device_status(tenant, device, last_sync_ms, pending) "
+                  "VALUES(?, ?, ?, ?) ON CONFLICT(tenant, device) DO UPDATE SET "
+                  "last_sync_ms = excluded.last_sync_ms, pending = excluded.pending")
+          .Bind(tenant)
+          .Bind(device)
+          .Bind(now_ms)
+          .Bind(*pending)
+          .Run();
+    }
+    return Stmt(conn_.get(),
+                "INSERT INTO device_status(tenant, device, last_sync_ms) VALUES(?, ?, ?) "
+                "ON CONFLICT(tenant, device) DO UPDATE SET last_sync_ms = excluded.last_sync_ms")
+        .Bind(tenant)
+        .Bind(device)
+        .Bind(now_ms)
+        .Run();
+  }
+  Status MarkDeviceWiped(const std::string& tenant, const std::string& device,
+                         int64_t now_ms) override {
+    return Stmt(conn_.get(),
+                "INSERT INTO device_status(tenant, device, wiped_ms) VALUES(?, ?, ?) "
+                "ON CONFLICT(tenant, device) DO UPDATE SET wiped_ms = "
+                "CASE WHEN wiped_ms = 0 THEN excluded.wiped_ms ELSE wiped_ms END")
+        .Bind(tenant)
+        .Bind(device)
+        .Bind(now_ms)
+        .Run();
+  }
+  Result<std::vector<std::string>> FindDeviceTenants(const std::string& device) override {
+    Stmt s(conn_.get(), "SELECT tenant FROM devices WHERE device = ? ORDER BY tenant");
+    s.Bind(device);
+    std::vector<std::string> out;
+    for (;;) {
+      Result<bool> row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      out.push_back(s.Text(0));
+    }
   }
 
   Result<std::optional<RecordRow>> GetRecord(const std::string& tenant,

@@ -1,6 +1,7 @@
 // server/src/sync_service.cc: login, authentication, push and pull (sync_service.h).
 #include "sync_service.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -164,6 +165,56 @@ bool MayHoldConfidential(const Schema& schema, const FeedEntry& e) {
   return false;
 }
 
+// ---- tokens and devices (TOKENS in sync_service.h) ----
+
+// Why a token ended (TokenRow::end_reason).
+constexpr char kEndedRelogin[] = "relogin";
+constexpr char kEndedRotated[] = "rotated";
+constexpr char kEndedRefreshed[] = "refreshed";
+constexpr char kEndedReused[] = "reused";
+constexpr char kEndedLogout[] = "logout";
+// Expired token rows are kept this long, so a late request still hears token_expired.
+constexpr int64_t kExpiredRetentionMs = int64_t{24} * 3600 * 1000;
+// A pull writes the device's last sync time only when the stored one is older than this.
+constexpr int64_t kLastSyncResolutionMs = 60 * 1000;
+
+ApiError TokenEnded(const std::string& reason) {
+  std::string why;
+  if (reason == kEndedLogout) {
+    why = "已退出登录 (logged out)";
+  } else if (reason == kEndedRelogin) {
+    why = "此设备已重新登录 (a newer login on this device replaced it)";
+  } else if (reason == kEndedRefreshed || reason == kEndedRotated) {
+    why = "已被刷新取代 (replaced by a refresh)";
+  } else if (reason == kEndedReused) {
+    why = "刷新令牌被重复使用，会话已结束 (a refresh token was used twice: session ended)";
+  } else if (reason == kTokenEndedPasswordReset) {
+    why = "密码已重置 (the password was reset)";
+  } else {
+    why = "令牌已失效 (token ended: " + reason + ")";
+  }
+  return Err(401, sync::kErrorTokenRevoked, why + "; log in again");
+}
+
+// The receipt a revoked device reports its wipe with: base64url of HMAC-SHA256(secret,
+// "fieldsync wipe v1" NUL tenant NUL device). Derived, not stored: any server process can check
+// it, and only a party the server told "device_revoked" (a holder of one of the device's tokens,
+// or of the user's password) has it.
+Result<std::string> WipeReceipt(const std::string& secret, const std::string& tenant,
+                                const std::string& device) {
+  const std::string data = std::string("fieldsync wipe v1") + std::string(1, '\0') + tenant +
+                           std::string(1, '\0') + device;
+  unsigned char out[32];
+  size_t out_len = 0;
+  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, secret.data(), secret.size(),
+                reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, sizeof out,
+                &out_len) == nullptr ||
+      out_len != sizeof out) {
+    return Status::Internal("HMAC-SHA256 failed");
+  }
+  return Base64UrlEncode(std::string_view(reinterpret_cast<char*>(out), sizeof out));
+}
+
 sync::PushResult Refused(const std::string& id, const char* code, std::string reason) {
   sync::PushResult r;
   r.change_id = id;
@@ -228,32 +279,30 @@ ApiResult<sync::LoginResponse> SyncService::Login(const sync::LoginRequest& requ
   if (user->disabled) return Err(403, sync::kErrorForbidden, "用户已停用 (user disabled)");
 
   Result<DeviceRow> device = db->GetDevice(*tenant, request.device.id);
-  if (device.ok() && device->revoked) {
-    return Err(403, sync::kErrorForbidden, "设备已被撤销 (device revoked)");
-  }
+  if (device.ok() && device->revoked) return DeviceRevoked(db, *tenant, request.device.id);
   if (!device.ok() && !device.status().IsNotFound()) return BackendError(device.status());
 
-  const std::string token = NewToken();
-  if (token.empty()) return Err(500, sync::kErrorInternal, "no randomness for a token");
   const int64_t now = NowMs();
   Status s = db->BeginWrite();
-  if (s.ok()) {
-    s = db->UpsertDevice(DeviceRow{*tenant, request.device.id, user->id, request.device.name,
-                                   request.device.platform, false});
-  }
-  if (s.ok()) {
-    s = db->StoreToken(TokenHash(token), TokenRow{*tenant, user->id, request.device.id,
-                                                  now + options_.token_lifetime_s * 1000});
-  }
-  if (s.ok()) s = db->Commit();
-  if (!s.ok()) {
-    (void)db->Rollback();
-    return BackendError(s);
-  }
-
+  if (!s.ok()) return BackendError(s);
+  WriteGuard guard(db);
+  DeviceRow row{*tenant, request.device.id, user->id, request.device.name, request.device.platform,
+                false};
+  row.registered_ms = now;
+  s = db->UpsertDevice(row);
+  // One session per device: the device's earlier tokens end, another user's on a shared tablet
+  // included (TOKENS).
+  if (s.ok()) s = db->EndDeviceTokens(*tenant, request.device.id, "", now, kEndedRelogin);
+  if (s.ok()) s = db->PurgeDeviceTokens(*tenant, request.device.id, now - kExpiredRetentionMs);
+  if (!s.ok()) return BackendError(s);
   sync::LoginResponse response;
-  response.token = token;
-  response.expires_in_s = options_.token_lifetime_s;
+  const std::string family = NewToken();
+  if (family.empty()) return Err(500, sync::kErrorInternal, "no randomness for a token");
+  ApiResult<Ack> issued =
+      IssueTokens(db, *tenant, user->id, request.device.id, family, now, &response);
+  if (!issued.ok()) return issued.error();
+  s = db->Commit();
+  if (!s.ok()) return BackendError(s);
   response.user.id = user->id;
   response.user.role = user->role;
   response.user.teams = user->teams;
@@ -261,9 +310,51 @@ ApiResult<sync::LoginResponse> SyncService::Login(const sync::LoginRequest& requ
   return response;
 }
 
+ApiResult<Ack> SyncService::IssueTokens(BackendSession* db, const std::string& tenant,
+                                        const std::string& user, const std::string& device,
+                                        const std::string& family, int64_t now,
+                                        sync::LoginResponse* out) const {
+  const std::string access = NewToken();
+  const std::string refresh = NewToken();
+  if (access.empty() || refresh.empty()) {
+    return Err(500, sync::kErrorInternal, "no randomness for a token");
+  }
+  TokenRow row{tenant, user, device, now + options_.token_lifetime_s * 1000};
+  row.kind = TokenKind::kAccess;
+  row.family = family;
+  row.issued_ms = now;
+  Status s = db->StoreToken(TokenHash(access), row);
+  if (s.ok()) {
+    row.kind = TokenKind::kRefresh;
+    row.expires_ms = now + options_.refresh_lifetime_s * 1000;
+    s = db->StoreToken(TokenHash(refresh), row);
+  }
+  if (!s.ok()) return BackendError(s);
+  out->token = access;
+  out->expires_in_s = options_.token_lifetime_s;
+  out->refresh_token = refresh;
+  out->refresh_expires_in_s = options_.refresh_lifetime_s;
+  return Ack{};
+}
+
+ApiError SyncService::DeviceRevoked(BackendSession* db, const std::string& tenant,
+                                    const std::string& device) const {
+  ApiError e =
+      Err(403, sync::kErrorDeviceRevoked,
+          "此设备已被撤销，请清除本地数据 (device revoked: erase the local database and its "
+          "key, then report it)");
+  e.wipe = true;
+  Result<std::string> secret = db->CursorSecret();
+  if (!secret.ok()) return BackendError(secret.status());
+  Result<std::string> receipt = WipeReceipt(*secret, tenant, device);
+  if (!receipt.ok()) return BackendError(receipt.status());
+  e.wipe_receipt = std::move(*receipt);
+  return e;
+}
+
 ApiResult<Principal> SyncService::Authenticate(const std::string& bearer_token) const {
   const ApiError unauthenticated =
-      Err(401, sync::kErrorUnauthenticated, "令牌无效或已过期 (missing, unknown or expired token)");
+      Err(401, sync::kErrorUnauthenticated, "令牌无效 (missing or unknown token)");
   if (bearer_token.empty()) return unauthenticated;
   Result<std::unique_ptr<BackendSession>> opened = backend_->OpenSession();
   if (!opened.ok()) return BackendError(opened.status());
@@ -273,23 +364,142 @@ ApiResult<Principal> SyncService::Authenticate(const std::string& bearer_token) 
     if (token.status().IsNotFound()) return unauthenticated;
     return BackendError(token.status());
   }
-  if (token->expires_ms <= NowMs()) return unauthenticated;
+  // A refresh token buys access tokens and nothing else: a copy of it alone cannot pull.
+  if (token->kind != TokenKind::kAccess) return unauthenticated;
+  Result<DeviceRow> device = db->GetDevice(token->tenant, token->device);
+  if (!device.ok()) {
+    if (device.status().IsNotFound()) return unauthenticated;
+    return BackendError(device.status());
+  }
+  // Before expiry and end: a revoked tablet is told to erase itself however old its token.
+  if (device->revoked) return DeviceRevoked(db, token->tenant, token->device);
+  if (token->ended_ms != 0) return TokenEnded(token->end_reason);
+  if (token->expires_ms <= NowMs()) {
+    return Err(401, sync::kErrorTokenExpired, "令牌已过期 (access token expired: refresh it)");
+  }
   Result<UserRow> user = db->GetUser(token->tenant, token->user);
   if (!user.ok()) {
     if (user.status().IsNotFound()) return unauthenticated;
     return BackendError(user.status());
   }
   if (user->disabled) return Err(403, sync::kErrorForbidden, "用户已停用 (user disabled)");
+  if (device->user != user->id) return TokenEnded(kEndedRelogin);
+  Principal p{token->tenant, user->id, token->device, user->role, user->teams, user->scope_epoch};
+  p.last_sync_ms = device->last_sync_ms;
+  p.pending = device->pending;
+  return p;
+}
+
+ApiResult<sync::LoginResponse> SyncService::Refresh(const sync::RefreshRequest& request) const {
+  const ApiError unauthenticated =
+      Err(401, sync::kErrorUnauthenticated, "刷新令牌无效 (unknown refresh token)");
+  Result<std::unique_ptr<BackendSession>> opened = backend_->OpenSession();
+  if (!opened.ok()) return BackendError(opened.status());
+  BackendSession* db = opened->get();
+  // Everything in one write transaction: two refreshes racing with one token must not both
+  // rotate it.
+  Status s = db->BeginWrite();
+  if (!s.ok()) return BackendError(s);
+  WriteGuard guard(db);
+  const std::string hash = TokenHash(request.refresh_token);
+  Result<TokenRow> token = db->FindToken(hash);
+  if (!token.ok()) {
+    if (token.status().IsNotFound()) return unauthenticated;
+    return BackendError(token.status());
+  }
+  if (token->kind != TokenKind::kRefresh) return unauthenticated;
   Result<DeviceRow> device = db->GetDevice(token->tenant, token->device);
   if (!device.ok()) {
     if (device.status().IsNotFound()) return unauthenticated;
     return BackendError(device.status());
   }
-  if (device->revoked || device->user != user->id) {
-    return Err(403, sync::kErrorForbidden, "设备已被撤销 (device revoked)");
+  if (device->revoked) return DeviceRevoked(db, token->tenant, token->device);
+  const int64_t now = NowMs();
+  if (token->ended_ms != 0) {
+    if (token->end_reason == kEndedRotated) {
+      // A replay of a spent refresh token: someone holds a copy, or an answer was lost. End the
+      // whole family; the password is the way back (TOKENS).
+      s = db->EndDeviceTokens(token->tenant, token->device, token->family, now, kEndedReused);
+      if (s.ok()) s = db->Commit();
+      if (!s.ok()) return BackendError(s);
+      return TokenEnded(kEndedReused);
+    }
+    return TokenEnded(token->end_reason);
   }
-  return Principal{token->tenant, user->id,    token->device,
-                   user->role,    user->teams, user->scope_epoch};
+  if (token->expires_ms <= now) {
+    return Err(401, sync::kErrorTokenExpired, "刷新令牌已过期 (refresh token expired: log in)");
+  }
+  Result<UserRow> user = db->GetUser(token->tenant, token->user);
+  if (!user.ok()) {
+    if (user.status().IsNotFound()) return unauthenticated;
+    return BackendError(user.status());
+  }
+  if (user->disabled) return Err(403, sync::kErrorForbidden, "用户已停用 (user disabled)");
+  if (device->user != user->id) return TokenEnded(kEndedRelogin);
+
+  s = db->EndToken(hash, now, kEndedRotated);
+  if (s.ok()) {
+    s = db->EndDeviceTokens(token->tenant, token->device, token->family, now, kEndedRefreshed);
+  }
+  if (s.ok()) s = db->PurgeDeviceTokens(token->tenant, token->device, now - kExpiredRetentionMs);
+  if (!s.ok()) return BackendError(s);
+  sync::LoginResponse response;
+  ApiResult<Ack> issued =
+      IssueTokens(db, token->tenant, user->id, token->device, token->family, now, &response);
+  if (!issued.ok()) return issued.error();
+  s = db->Commit();
+  if (!s.ok()) return BackendError(s);
+  response.user.id = user->id;
+  response.user.role = user->role;
+  response.user.teams = user->teams;
+  response.limits = options_.limits;
+  return response;
+}
+
+ApiResult<Ack> SyncService::Logout(const Principal& principal) const {
+  Result<std::unique_ptr<BackendSession>> opened = backend_->OpenSession();
+  if (!opened.ok()) return BackendError(opened.status());
+  Status s =
+      (*opened)->EndDeviceTokens(principal.tenant, principal.device, "", NowMs(), kEndedLogout);
+  if (!s.ok()) return BackendError(s);
+  return Ack{};
+}
+
+ApiResult<Ack> SyncService::WipeDone(const sync::WipeDoneRequest& request) const {
+  // One answer for an unknown device, a wrong receipt and a device that is not revoked.
+  const ApiError refused =
+      Err(401, sync::kErrorUnauthenticated, "回执无效 (unknown device or wrong receipt)");
+  Result<std::unique_ptr<BackendSession>> opened = backend_->OpenSession();
+  if (!opened.ok()) return BackendError(opened.status());
+  BackendSession* db = opened->get();
+  Result<std::vector<std::string>> tenants = db->FindDeviceTenants(request.device);
+  if (!tenants.ok()) return BackendError(tenants.status());
+  Result<std::string> secret = db->CursorSecret();
+  if (!secret.ok()) return BackendError(secret.status());
+  for (const std::string& tenant : *tenants) {
+    Result<std::string> expected = WipeReceipt(*secret, tenant, request.device);
+    if (!expected.ok()) return BackendError(expected.status());
+    if (expected->size() != request.receipt.size() ||
+        CRYPTO_memcmp(expected->data(), request.receipt.data(), expected->size()) != 0) {
+      continue;
+    }
+    Result<DeviceRow> device = db->GetDevice(tenant, request.device);
+    if (!device.ok()) return BackendError(device.status());
+    if (!device->revoked) return refused;
+    Status s = db->MarkDeviceWiped(tenant, request.device, NowMs());
+    if (!s.ok()) return BackendError(s);
+    return Ack{};
+  }
+  return refused;
+}
+
+Status SyncService::NoteSync(const Principal& principal, std::optional<int64_t> pending) const {
+  const int64_t now = NowMs();
+  const bool count_changed = pending.has_value() && *pending != principal.pending;
+  if (!count_changed && now - principal.last_sync_ms < kLastSyncResolutionMs) return Status::OK();
+  Result<std::unique_ptr<BackendSession>> opened = backend_->OpenSession();
+  if (!opened.ok()) return opened.status();
+  return (*opened)->NoteDeviceSync(principal.tenant, principal.device, now, pending);
 }
 
 ApiResult<sync::PushResponse> SyncService::ApplyPush(const Principal& principal,
@@ -512,6 +722,9 @@ ApiResult<sync::PushResponse> SyncService::ApplyPush(const Principal& principal,
     response.results.push_back(sync::PushResult{id, sync::PushStatus::kApplied, "", ""});
   }
 
+  // The device's last sync, in the push's own transaction (no pending count: the pull reports it).
+  s = db->NoteDeviceSync(principal.tenant, principal.device, now, std::nullopt);
+  if (!s.ok()) return BackendError(s);
   // The last step before COMMIT: the feed lock, the sequences, the entries (§7.3).
   s = db->AppendFeed(principal.tenant, &feed);
   if (!s.ok()) return BackendError(s);

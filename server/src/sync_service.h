@@ -1,9 +1,35 @@
 // server/src/sync_service.h: what the endpoints of docs/protocol.md do, without HTTP.
 //
-//   Login         checks a password (scrypt), registers the device, mints a bearer token.
-//   Authenticate  turns a bearer token into a Principal (tenant, user, role, teams, device).
+//   Login         checks a password (scrypt), registers the device, mints its tokens.
+//   Refresh       trades a refresh token for new tokens (§3.6).
+//   Authenticate  turns an access token into a Principal (tenant, user, role, teams, device).
+//   Logout        ends the tokens of the principal's device (§3.7).
+//   WipeDone      records a revoked tablet's report that it erased its database (§3.8).
 //   ApplyPush     judges and merges a batch of changes in ONE backend transaction (§3.4, §6).
 //   Pull          the principal's visible feed entries after a cursor, one page (§3.5, §7).
+//   NoteSync      records a device's last sync and its reported outbox count.
+//
+// TOKENS (protocol §3.3, §3.6-§3.8). A login mints two random 32-byte secrets for its device: an
+// access token (the bearer of every request; ServiceOptions::token_lifetime_s, 15 minutes) and a
+// refresh token (ServiceOptions::refresh_lifetime_s, 30 days). Only their SHA-256 is stored, with
+// the user, the device and a *family* naming the login they descend from. Every token is found by
+// its hash and checked on every request, so what ends a token takes effect on the next request:
+//   refresh      the refresh token ends ("rotated"), the family's access tokens end
+//                ("refreshed"), a new pair of the same family is issued. A refresh token
+//                presented after it was rotated is a replay: a copy was taken, or an answer
+//                was lost. The whole family ends ("reused") and the device must log in with
+//                the password again; the device itself is not revoked (a lost answer must
+//                not erase a tablet).
+//   login        ends every earlier token of the device ("relogin"): one session per device.
+//   logout       ends every token of the device ("logout").
+//   password reset (admin)  ends every token of the user, on all devices ("password_reset").
+//   revocation (admin)      the device is revoked: every request with any of its tokens, and
+//                any login on it, is answered 403 device_revoked with the order to erase
+//                its database and a receipt for POST /v1/wipe-done. Token rows are kept so
+//                that a revoked tablet is recognized whenever it comes back.
+// Answers: unknown token 401 unauthenticated; ended 401 token_revoked; expired 401
+// token_expired (refresh); revoked device 403 device_revoked. Expired rows are purged a day
+// after they expire, at the device's next login or refresh.
 //
 // PARTIAL REPLICATION (§10). A customer's `owner_rep` is a user id (the creator's, until a change
 // sets it). Its *scope keys* are  u:<owner>,  m:<team> for each team of the owner, and
@@ -45,7 +71,13 @@ struct ApiError {
   int http_status = 500;
   std::string code = sync::kErrorInternal;
   std::string message;
+  // device_revoked: the erase order and the receipt for POST /v1/wipe-done (TOKENS).
+  bool wipe = false;
+  std::string wipe_receipt{};
 };
+
+// The value of an endpoint that answers only "done".
+struct Ack {};
 
 template <typename T>
 class ApiResult {
@@ -69,17 +101,20 @@ struct Principal {
   sync::Role role = sync::Role::kRep;
   std::vector<std::string> teams;
   uint32_t scope_epoch = 1;
+  int64_t last_sync_ms = 0;  // the device's, as stored when the request began
+  int64_t pending = -1;      // the device's last reported outbox count; -1: none
 };
 
 struct ServiceOptions {
   sync::Limits limits;
-  int64_t token_lifetime_s = 30 * 24 * 3600;
+  int64_t token_lifetime_s = 15 * 60;    // the access token's (login's "token"); see TOKENS
   int64_t max_drift_ms = 5 * 60 * 1000;  // HybridClockOptions::max_drift_ms; clock_ahead beyond
   // Roles that receive confidential fields (schema sensitivity) in pulls.
   std::vector<sync::Role> confidential_roles = {sync::Role::kManager, sync::Role::kAdmin};
   std::function<int64_t()> now_ms;  // the server clock; the system clock when empty
   // Test hook: runs inside a push transaction after AppendFeed, before COMMIT.
   std::function<void()> before_commit_for_test;
+  int64_t refresh_lifetime_s = 30 * 24 * 3600;  // each refresh token's, from its issue
 };
 
 class SyncService {
@@ -89,6 +124,15 @@ class SyncService {
 
   ApiResult<sync::LoginResponse> Login(const sync::LoginRequest& request) const;
   ApiResult<Principal> Authenticate(const std::string& bearer_token) const;
+  // ---- tokens and devices (TOKENS) ----
+  ApiResult<sync::LoginResponse> Refresh(const sync::RefreshRequest& request) const;
+  ApiResult<Ack> Logout(const Principal& principal) const;
+  ApiResult<Ack> WipeDone(const sync::WipeDoneRequest& request) const;
+  // Records that the principal's device synced now, with the outbox count it reported (nullopt:
+  // none). Skips the write when the stored time is under a minute old and the count unchanged,
+  // so an idle tablet's pulls stay reads. A failure loses only this record.
+  Status NoteSync(const Principal& principal, std::optional<int64_t> pending) const;
+
   ApiResult<sync::PushResponse> ApplyPush(const Principal& principal,
                                           const sync::PushRequest& request) const;
   // `cursor` empty: from the start. `limit` 0: max_batch_changes. With `encoded`, the page's
@@ -107,6 +151,15 @@ class SyncService {
   int64_t NowMs() const;
 
  private:
+  // Mints an access and a refresh token of `family` for the device, stores their hashes and
+  // writes them into `out` (TOKENS). Inside the caller's write transaction.
+  ApiResult<Ack> IssueTokens(BackendSession* db, const std::string& tenant, const std::string& user,
+                             const std::string& device, const std::string& family, int64_t now,
+                             sync::LoginResponse* out) const;
+  // 403 device_revoked with the erase order and the device's wipe receipt.
+  ApiError DeviceRevoked(BackendSession* db, const std::string& tenant,
+                         const std::string& device) const;
+
   Backend* backend_;
   const Schema schema_;
   const ServiceOptions options_;

@@ -864,6 +864,10 @@ std::string EncodeLoginResponse(const LoginResponse& response) {
   ojson out = ojson::object();
   out["token"] = response.token;
   out["expires_in_s"] = response.expires_in_s;
+  if (!response.refresh_token.empty()) {
+    out["refresh_token"] = response.refresh_token;
+    out["refresh_expires_in_s"] = response.refresh_expires_in_s;
+  }
   ojson& user = out["user"] = ojson::object();
   user["id"] = response.user.id;
   user["role"] = RoleName(response.user.role);
@@ -882,6 +886,13 @@ Result<LoginResponse> DecodeLoginResponse(std::string_view text, const DecodeLim
     uint64_t expires = 0;
     FIELDSYNC_RETURN_IF_ERROR(r.Unsigned("expires_in_s", true, kMaxInt64, &expires));
     out->expires_in_s = static_cast<int64_t>(expires);
+    FIELDSYNC_RETURN_IF_ERROR(r.String("refresh_token", false, &out->refresh_token));
+    if (!out->refresh_token.empty()) {
+      uint64_t refresh_expires = 0;
+      FIELDSYNC_RETURN_IF_ERROR(
+          r.Unsigned("refresh_expires_in_s", true, kMaxInt64, &refresh_expires));
+      out->refresh_expires_in_s = static_cast<int64_t>(refresh_expires);
+    }
     const json* user = nullptr;
     FIELDSYNC_RETURN_IF_ERROR(r.Required("user", &user));
     ObjectReader u(*user, "user");
@@ -915,10 +926,48 @@ Result<LoginResponse> DecodeLoginResponse(std::string_view text, const DecodeLim
   });
 }
 
+std::string EncodeRefreshRequest(const RefreshRequest& request) {
+  ojson out = ojson::object();
+  out["refresh_token"] = request.refresh_token;
+  return Dump(out);
+}
+
+Result<RefreshRequest> DecodeRefreshRequest(std::string_view text, const DecodeLimits& limits) {
+  return Decode<RefreshRequest>(text, limits, [&](const json& j, RefreshRequest* out) -> Status {
+    ObjectReader r(j, "");
+    FIELDSYNC_RETURN_IF_ERROR(r.Open());
+    FIELDSYNC_RETURN_IF_ERROR(r.String("refresh_token", true, &out->refresh_token));
+    if (out->refresh_token.empty()) return Bad("refresh_token", "empty");
+    return r.Finish(/*strict=*/true);
+  });
+}
+
+std::string EncodeWipeDoneRequest(const WipeDoneRequest& request) {
+  ojson out = ojson::object();
+  out["device"] = request.device;
+  out["receipt"] = request.receipt;
+  return Dump(out);
+}
+
+Result<WipeDoneRequest> DecodeWipeDoneRequest(std::string_view text, const DecodeLimits& limits) {
+  return Decode<WipeDoneRequest>(text, limits, [&](const json& j, WipeDoneRequest* out) -> Status {
+    ObjectReader r(j, "");
+    FIELDSYNC_RETURN_IF_ERROR(r.Open());
+    FIELDSYNC_RETURN_IF_ERROR(ReadId(r, "device", kMaxNodeBytes, &out->device));
+    FIELDSYNC_RETURN_IF_ERROR(r.String("receipt", true, &out->receipt));
+    if (out->receipt.empty()) return Bad("receipt", "empty");
+    return r.Finish(/*strict=*/true);
+  });
+}
+
 std::string EncodeErrorBody(const ErrorBody& error) {
   ojson out = ojson::object();
   out["code"] = error.code;
   out["message"] = error.message;
+  if (error.wipe) {
+    out["wipe"] = true;
+    out["wipe_receipt"] = error.wipe_receipt;
+  }
   out["time_ms"] = error.server_time_ms;
   return Dump(out);
 }
@@ -930,6 +979,8 @@ Result<ErrorBody> DecodeErrorBody(std::string_view text, const DecodeLimits& lim
     FIELDSYNC_RETURN_IF_ERROR(r.String("code", true, &out->code));
     if (out->code.empty()) return Bad("code", "empty");
     FIELDSYNC_RETURN_IF_ERROR(r.String("message", true, &out->message));
+    FIELDSYNC_RETURN_IF_ERROR(r.Bool("wipe", false, &out->wipe));
+    if (out->wipe) FIELDSYNC_RETURN_IF_ERROR(r.String("wipe_receipt", true, &out->wipe_receipt));
     FIELDSYNC_RETURN_IF_ERROR(ReadServerTime(r, &out->server_time_ms));
     return r.Finish(/*strict=*/false);
   });

@@ -6,8 +6,9 @@
 //
 //   Change        merge.h's unit of replication, with short member names ("i", "c", "r", "h",
 //                 "f", ...) because a push of 1,000 edits repeats them 1,000 times;
-//   PushRequest / PushResponse, PullResponse, LoginRequest / LoginResponse, LimitsResponse and
-//                 ErrorBody, whose envelope members are spelled out (they occur once per message);
+//   PushRequest / PushResponse, PullResponse, LoginRequest / LoginResponse, RefreshRequest,
+//                 WipeDoneRequest, LimitsResponse and ErrorBody, whose envelope members are
+//                 spelled out (they occur once per message);
 //   Cursor        the server's opaque, HMAC-authenticated position in its change feed;
 //   Gzip/Gunzip   the "gzip" content coding, with a cap on the decompressed size.
 //
@@ -195,16 +196,41 @@ struct UserInfo {
   std::vector<std::string> teams;
 };
 
+// Also the answer of POST /v1/refresh. `token` is the short-lived access token (the bearer of
+// every other request); `refresh_token` buys the next one (protocol §3.6). A server before
+// refresh tokens sends none: `refresh_token` is then empty and the tablet logs in again instead.
 struct LoginResponse {
-  std::string token;  // opaque bearer token
+  std::string token;  // opaque bearer (access) token
   int64_t expires_in_s = 0;
   UserInfo user;
   Limits limits;
   int64_t server_time_ms = 0;
+  std::string refresh_token{};  // opaque; empty: none (the member is then not written)
+  int64_t refresh_expires_in_s = 0;
 };
 
 std::string EncodeLoginResponse(const LoginResponse& response);
 Result<LoginResponse> DecodeLoginResponse(std::string_view json, const DecodeLimits& limits = {});
+
+// ---- tokens and devices: POST /v1/refresh, POST /v1/wipe-done (protocol §3.6, §3.8) ----------
+
+struct RefreshRequest {
+  std::string refresh_token;
+};
+
+std::string EncodeRefreshRequest(const RefreshRequest& request);
+Result<RefreshRequest> DecodeRefreshRequest(std::string_view json, const DecodeLimits& limits = {});
+
+// A revoked tablet's report that it erased its database: its node id and the receipt the
+// server's device_revoked answer carried (ErrorBody::wipe_receipt).
+struct WipeDoneRequest {
+  std::string device;
+  std::string receipt;
+};
+
+std::string EncodeWipeDoneRequest(const WipeDoneRequest& request);
+Result<WipeDoneRequest> DecodeWipeDoneRequest(std::string_view json,
+                                              const DecodeLimits& limits = {});
 
 // ---- errors: the body of every 4xx and 5xx response --------------------------------------------
 
@@ -222,11 +248,19 @@ inline constexpr char kErrorUnsupportedMedia[] = "unsupported_media";   // 415
 inline constexpr char kErrorRateLimited[] = "rate_limited";             // 429
 inline constexpr char kErrorInternal[] = "internal";                    // 500
 inline constexpr char kErrorUnavailable[] = "unavailable";              // 503
+// Tokens and devices (protocol §3.6-§3.8).
+inline constexpr char kErrorTokenExpired[] = "token_expired";    // 401: refresh, then repeat
+inline constexpr char kErrorTokenRevoked[] = "token_revoked";    // 401: log in again
+inline constexpr char kErrorDeviceRevoked[] = "device_revoked";  // 403: erase, then wipe-done
 
 struct ErrorBody {
   std::string code;     // snake_case, from the list above; clients act on it
   std::string message;  // for people and logs; clients never parse it
   int64_t server_time_ms = 0;
+  // device_revoked: the tablet must erase its database and key, then report it with the receipt
+  // (POST /v1/wipe-done). Written only when `wipe` is true.
+  bool wipe = false;
+  std::string wipe_receipt{};
 };
 
 std::string EncodeErrorBody(const ErrorBody& error);
