@@ -34,6 +34,8 @@ const char* StatusCodeName(StatusCode code) {
       return "internal";
     case StatusCode::kCancelled:
       return "cancelled";
+    case StatusCode::kDeviceRevoked:
+      return "device_revoked";
   }
   // A code read back from an integer (the C API, a stored value) may be out of range; naming it
   // rather than crashing keeps the error report useful.

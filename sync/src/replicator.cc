@@ -311,7 +311,12 @@ struct Replicator::Round {
   const std::atomic<bool>* stop = nullptr;  // the loop's stop flag, for the loop's rounds
   const std::atomic<uint64_t>* cancel_epoch = nullptr;
   std::optional<int64_t> retry_after_ms;  // the server's last Retry-After, capped
-  bool relogged = false;   // one re-login per round: a second 401 means the password is wrong
+  bool relogged = false;  // one password login per round: a second 401 means it is wrong
+  // The access token was issued (login or refresh) and has not been accepted yet: a 401 for it
+  // is not renewed again.
+  bool token_fresh = false;
+  bool revoked = false;  // the server answered device_revoked (REMOTE WIPE)
+  std::string wipe_receipt;
   int64_t t0 = 0, t1 = 0;  // device clock around the last exchange
   int64_t best_round_trip_ms = std::numeric_limits<int64_t>::max();
   std::optional<int64_t> skew_ms;
@@ -347,7 +352,7 @@ const char* SyncPhaseName(SyncPhase phase) {
 }
 
 Replicator::Replicator(Database* db, HttpClient* http, ReplicatorOptions options)
-    : db_(db), http_(http), options_(std::move(options)) {
+    : db_(db), http_(http), options_(std::move(options)), node_id_(db->node_id()) {
   uint64_t seed = options_.jitter_seed;
   if (seed == 0) {
     uint8_t bytes[sizeof(seed)] = {};
@@ -379,16 +384,26 @@ Status Replicator::RunRound(SyncProgress* progress, bool loop_round, bool* busy)
   round.cancel_epoch = &cancel_epoch_;
   round.epoch = cancel_epoch_.load();
   if (loop_round) round.stop = &stop_;
-  auto body = [&] { return RoundBody(round); };
-  Status s = options_.round_wrapper ? options_.round_wrapper(body) : body();
+  Status s;
+  if (revoked_) {
+    s = EraseAndReport(round);  // a revoked device's rounds never touch the Database again
+  } else {
+    auto body = [&] { return RoundBody(round); };
+    s = options_.round_wrapper ? options_.round_wrapper(body) : body();
+    // Outside round_wrapper: erase_database may need the handle's lock for itself.
+    if (round.revoked) s = OnRevoked(round);
+  }
   round.progress.phase = SyncPhase::kDone;
   {
     std::lock_guard<std::mutex> state(state_mu_);
     last_.finished = true;
     last_.status = s;
     last_.progress = round.progress;
-    last_.ended_at_ms = DeviceNowMs(*db_);
+    last_.ended_at_ms = NowMs();
     last_.consecutive_failures = s.ok() ? 0 : last_.consecutive_failures + 1;
+    last_.device_revoked = revoked_;
+    last_.erased = erased_;
+    last_.wipe_reported = wipe_reported_;
     last_retry_after_ms_ = round.retry_after_ms;
   }
   Report(round);
@@ -400,7 +415,7 @@ Status Replicator::RoundBody(Round& round) {
   Status s = token_.empty() ? Login(round) : Status::OK();
   if (s.ok()) s = Push(round);
   if (s.ok()) s = Pull(round);
-  if (round.skew_ms) {
+  if (round.skew_ms && !round.revoked) {
     const int64_t skew = *round.skew_ms;
     Status t = db_->RunSyncTransaction(
         [&](Database::SyncTransaction& txn) { return txn.SetSkewEstimate(skew); });
@@ -461,6 +476,7 @@ Status Replicator::Start(int64_t interval_ms) {
                                    std::to_string(interval_ms));
   }
   std::lock_guard<std::mutex> lock(loop_mu_);
+  if (loop_.joinable() && !loop_running_.load()) loop_.join();  // it ended on its own
   if (loop_.joinable()) return Status::FailedPrecondition("the sync loop is already running");
   stop_.store(false);
   wake_.store(false);
@@ -489,6 +505,11 @@ void Replicator::Loop(int64_t interval_ms) {
     bool busy = false;
     Status s = RunRound(nullptr, /*loop_round=*/true, &busy);
     if (stop_.load()) break;
+    {
+      // REMOTE WIPE done and reported: there is nothing left to sync.
+      std::lock_guard<std::mutex> state(state_mu_);
+      if (last_.device_revoked && last_.erased && last_.wipe_reported) break;
+    }
     int64_t delay = interval_ms;
     if (!s.ok() && !busy) {
       // A busy round is someone else's round in progress: the interval is the right wait.
@@ -505,6 +526,7 @@ void Replicator::Loop(int64_t interval_ms) {
     }
     Wait(delay, [this] { return stop_.load() || wake_.load(); });
   }
+  loop_running_.store(false);
 }
 
 Result<HttpResponse> Replicator::SendWithRetries(Round& round, const HttpRequest& request) {
@@ -512,9 +534,9 @@ Result<HttpResponse> Replicator::SendWithRetries(Round& round, const HttpRequest
   const int max_attempts = std::max(1, options_.retry.max_attempts);
   for (int attempt = 0;; ++attempt) {
     if (round.Cancelled()) return Status::Cancelled("sync round cancelled");
-    round.t0 = DeviceNowMs(*db_);
+    round.t0 = NowMs();
     Result<HttpResponse> response = http_->Send(request);
-    round.t1 = DeviceNowMs(*db_);
+    round.t1 = NowMs();
     std::optional<int64_t> retry_after_ms;
     if (response.ok()) {
       round.progress.bytes_sent += static_cast<int64_t>(response->bytes_sent);
@@ -567,17 +589,24 @@ Result<HttpResponse> Replicator::Call(Round& round, const std::string& method,
     }
     Result<HttpResponse> response = SendWithRetries(round, request);
     if (!response.ok()) return response.status();
-    if (response->status == 401 && authenticated && !round.relogged) {
-      // An expired or revoked token: log in again and repeat the request (protocol §3.3).
-      round.relogged = true;
-      token_.clear();
-      FIELDSYNC_RETURN_IF_ERROR(Login(round));
-      continue;
-    }
     if (response->status != 200) {
       Result<ErrorBody> error = DecodeErrorBody(response->body);
-      if (error.ok()) round.NoteServerTime(error->server_time_ms);
+      if (error.ok()) {
+        round.NoteServerTime(error->server_time_ms);
+        if (error->code == kErrorDeviceRevoked) {
+          // REMOTE WIPE: stop using the Database now; RunRound erases it after the round.
+          round.revoked = true;
+          round.wipe_receipt = error->wipe_receipt;
+          return Status::DeviceRevoked("the server revoked this device: " + error->message);
+        }
+      }
     }
+    if (response->status == 401 && authenticated && !round.token_fresh) {
+      // An expired or ended token: renew it and repeat the request (protocol §3.6).
+      FIELDSYNC_RETURN_IF_ERROR(RenewTokens(round));
+      continue;
+    }
+    if (authenticated && response->status == 200) round.token_fresh = false;
     return response;
   }
 }
@@ -601,10 +630,118 @@ Status Replicator::LoginExchange(Round& round) {
   Result<LoginResponse> login = DecodeLoginResponse(response->body);
   if (!login.ok()) return Status::Internal("login response: " + login.status().message());
   round.NoteServerTime(login->server_time_ms);
-  token_ = login->token;
-  user_ = login->user;
-  limits_ = login->limits;
+  TakeTokens(*login);
+  round.token_fresh = true;
+  return Status::OK();
+}
+
+void Replicator::TakeTokens(const LoginResponse& response) {
+  token_ = response.token;
+  refresh_token_ = response.refresh_token;  // empty from a server without refresh tokens
+  user_ = response.user;
+  limits_ = response.limits;
   if (limits_.max_batch_changes == 0) limits_.max_batch_changes = 1;
+}
+
+Status Replicator::RenewTokens(Round& round) {
+  token_.clear();
+  if (!refresh_token_.empty()) {
+    Status refreshed = RefreshExchange(round);
+    // Refused (expired, ended, reused): the password is the way back. Anything else (offline,
+    // cancelled, revoked) ends the round with the refresh token kept for the next one.
+    if (refreshed.code() != StatusCode::kFailedPrecondition) return refreshed;
+    refresh_token_.clear();
+  }
+  if (round.relogged) {
+    return Status::FailedPrecondition("the server refused a token it had just issued");
+  }
+  round.relogged = true;
+  return Login(round);
+}
+
+Status Replicator::RefreshExchange(Round& round) {
+  const SyncPhase phase = round.progress.phase;
+  round.progress.phase = SyncPhase::kLogin;
+  Report(round);
+  Result<HttpResponse> response =
+      Call(round, "POST", "/v1/refresh", EncodeRefreshRequest(RefreshRequest{refresh_token_}),
+           /*authenticated=*/false);
+  round.progress.phase = phase;
+  if (!response.ok()) return response.status();
+  if (response->status != 200) return ErrorStatus(*response, "refresh");
+  Result<LoginResponse> refreshed = DecodeLoginResponse(response->body);
+  if (!refreshed.ok()) return Status::Internal("refresh response: " + refreshed.status().message());
+  round.NoteServerTime(refreshed->server_time_ms);
+  TakeTokens(*refreshed);
+  round.token_fresh = true;
+  return Status::OK();
+}
+
+Status Replicator::OnRevoked(Round& round) {
+  revoked_ = true;
+  wipe_receipt_ = round.wipe_receipt;
+  token_.clear();
+  refresh_token_.clear();
+  return EraseAndReport(round);
+}
+
+Status Replicator::EraseAndReport(Round& round) {
+  if (!erased_) {
+    Status erased = options_.erase_database
+                        ? options_.erase_database()
+                        : Status::FailedPrecondition(
+                              "no erase_database was given: the host must erase it "
+                              "(Database::Clear)");
+    if (!erased.ok()) {
+      Log(LogLevel::kError, "replicator", "erasing the revoked device's database failed");
+      return Status::DeviceRevoked(
+          "the server revoked this device; erasing the local database failed: " +
+          erased.ToString());
+    }
+    erased_ = true;
+  }
+  if (!wipe_reported_) {
+    // Best effort: the next SyncOnce tries again. Never through the Database, which is gone.
+    Result<HttpResponse> reported =
+        Call(round, "POST", "/v1/wipe-done",
+             EncodeWipeDoneRequest(WipeDoneRequest{node_id_, wipe_receipt_}),
+             /*authenticated=*/false);
+    wipe_reported_ = reported.ok() && reported->status == 200;
+  }
+  return Status::DeviceRevoked(
+      std::string("the server revoked this device; the local database and its key were erased") +
+      (wipe_reported_ ? "" : " (the server has not been told yet)"));
+}
+
+int64_t Replicator::NowMs() const {
+  if (revoked_) return Clock::System()->WallMicros() / 1000;
+  return DeviceNowMs(*db_);
+}
+
+Status Replicator::Logout() {
+  std::unique_lock<std::mutex> lock(round_mu_, std::try_to_lock);
+  if (!lock.owns_lock()) return Status::Unavailable("a sync round is running");
+  if (revoked_ || token_.empty()) {
+    token_.clear();
+    refresh_token_.clear();
+    return Status::OK();
+  }
+  Round round;
+  round.cancel_epoch = &cancel_epoch_;
+  round.epoch = cancel_epoch_.load();
+  Result<HttpResponse> response = Call(round, "POST", "/v1/logout", "", /*authenticated=*/true);
+  token_.clear();
+  refresh_token_.clear();
+  if (round.revoked) {
+    Status s = OnRevoked(round);
+    std::lock_guard<std::mutex> state(state_mu_);
+    last_.device_revoked = true;
+    last_.erased = erased_;
+    last_.wipe_reported = wipe_reported_;
+    return s;
+  }
+  if (!response.ok()) return response.status();
+  if (response->status != 200) return ErrorStatus(*response, "logout");
   return Status::OK();
 }
 
@@ -726,6 +863,10 @@ Status Replicator::Pull(Round& round) {
   round.progress.phase = SyncPhase::kPull;
   Report(round);
   std::string cursor;
+  // What is left to send after the push, for the server's device list (protocol §3.5).
+  Result<PendingSummary> pending = db_->Pending();
+  const std::string pending_param =
+      pending.ok() ? "&pending=" + std::to_string(pending->count) : std::string();
   FIELDSYNC_RETURN_IF_ERROR(db_->RunSyncTransaction([&](Database::SyncTransaction& txn) {
     Result<std::string> c = txn.ReadCursor();
     if (!c.ok()) return c.status();
@@ -736,7 +877,7 @@ Status Replicator::Pull(Round& round) {
   for (;;) {
     // Cursors are base64url: safe in a query string as they are.
     std::string path = "/v1/pull?schema=" + std::to_string(db_->schema().version()) +
-                       "&limit=" + std::to_string(limits_.max_batch_changes);
+                       "&limit=" + std::to_string(limits_.max_batch_changes) + pending_param;
     if (!cursor.empty()) path += "&cursor=" + cursor;
     Result<HttpResponse> response = Call(round, "GET", path, "", /*authenticated=*/true);
     if (!response.ok()) return response.status();

@@ -94,7 +94,8 @@ static void test_version_and_code_names(void) {
   CHECK(strcmp(fieldsync_error_code_name(FIELDSYNC_ERR_WRONG_KEY), "wrong_key") == 0);
   CHECK(strcmp(fieldsync_error_code_name(FIELDSYNC_ERR_INTERNAL), "internal") == 0);
   CHECK(strcmp(fieldsync_error_code_name(FIELDSYNC_ERR_CANCELLED), "cancelled") == 0);
-  CHECK(strcmp(fieldsync_error_code_name(12), "unknown") == 0);
+  CHECK(strcmp(fieldsync_error_code_name(FIELDSYNC_ERR_DEVICE_REVOKED), "device_revoked") == 0);
+  CHECK(strcmp(fieldsync_error_code_name(13), "unknown") == 0);
   CHECK(strcmp(fieldsync_error_code_name(-1), "unknown") == 0);
 }
 

@@ -33,6 +33,7 @@ TEST_CASE("every status code has its stable snake_case name") {
       {StatusCode::kFailedPrecondition, "failed_precondition"},
       {StatusCode::kInternal, "internal"},
       {StatusCode::kCancelled, "cancelled"},
+      {StatusCode::kDeviceRevoked, "device_revoked"},
   };
   for (const auto& entry : expected) {
     CAPTURE(entry.second);
@@ -57,6 +58,8 @@ TEST_CASE("each factory sets its code and message and the matching predicate") {
       {Status::Aborted("m"), StatusCode::kAborted},
       {Status::FailedPrecondition("m"), StatusCode::kFailedPrecondition},
       {Status::Internal("m"), StatusCode::kInternal},
+      {Status::Cancelled("m"), StatusCode::kCancelled},
+      {Status::DeviceRevoked("m"), StatusCode::kDeviceRevoked},
   };
   for (const Case& c : cases) {
     CAPTURE(StatusCodeName(c.code));

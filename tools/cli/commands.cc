@@ -278,6 +278,9 @@ int RunSync(const Command& self, const Args& args) {
   int exit_code = kExitFailure;
   std::unique_ptr<Database> db = OpenDatabase(self, args[0], &exit_code);
   if (!db) return exit_code;
+  // A revoked device: the server orders the database erased; the round then ends with
+  // device_revoked (exit 1) and nothing is printed.
+  options.erase_database = [&db] { return Database::Clear(db, /*force=*/true); };
   std::unique_ptr<HttpClient> http = NewCurlHttpClient({});
   sync::Replicator replicator(db.get(), http.get(), std::move(options));
   sync::SyncProgress progress;

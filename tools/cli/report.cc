@@ -26,6 +26,7 @@ int ExitCodeFor(StatusCode code) {
     case StatusCode::kFailedPrecondition:
     case StatusCode::kInternal:
     case StatusCode::kCancelled:
+    case StatusCode::kDeviceRevoked:
       break;
   }
   return kExitFailure;

@@ -17,7 +17,9 @@
  *
  * HANDLES
  *   fieldsync_db is opaque: an open database. It lives from fieldsync_db_open/_create until
- *   fieldsync_db_close, or until a successful fieldsync_db_clear.
+ *   fieldsync_db_close, or until a successful fieldsync_db_clear. A database erased by its
+ *   replicator on the server's order (fieldsync/fieldsync_sync.h, REMOTE WIPE) leaves the handle
+ *   alive but empty: every call but close and clear then fails with FAILED_PRECONDITION.
  *
  * ERRORS
  *   The last parameter of every fallible call is `fieldsync_error* out_error`. A caller may pass
@@ -41,6 +43,10 @@
  *                          boundary, and running out of memory)
  *     CANCELLED            the host asked to stop (fieldsync_replicator_cancel); what was
  *                          applied before stays applied, the rest is done by the next round
+ *     DEVICE_REVOKED       the server revoked this device and the replicator erased the
+ *                          database and its key (fieldsync/fieldsync_sync.h, REMOTE WIPE):
+ *                          delete the host's copy of the key, close the handle, sign in anew
+ *                          only on a new database
  *   `message` is readable English naming what was wrong, always NUL-terminated and valid UTF-8.
  *   A longer message is cut at a character boundary (never inside a multibyte sequence) and
  *   ends with "...".
@@ -99,7 +105,8 @@ enum {
   FIELDSYNC_ERR_ABORTED = 8,
   FIELDSYNC_ERR_FAILED_PRECONDITION = 9,
   FIELDSYNC_ERR_INTERNAL = 10,
-  FIELDSYNC_ERR_CANCELLED = 11
+  FIELDSYNC_ERR_CANCELLED = 11,
+  FIELDSYNC_ERR_DEVICE_REVOKED = 12
 };
 
 /* Size of fieldsync_error.message, including its terminating NUL. */

@@ -7,7 +7,8 @@
 // Locking contract, shared by both: a call holds `mu` shared while it uses `db` (Database
 // serializes writes itself) and exclusively for the key changes, which use the writer connection
 // outside Database's own write lock. `db` is null once a fieldsync_db_clear closed the database
-// but failed to destroy it; a call that finds it null fails with FailedPrecondition.
+// but failed to destroy it, or once the replicator erased it on the server's order (`erased`);
+// a call that finds it null fails with FailedPrecondition.
 #pragma once
 
 #include <memory>
@@ -22,4 +23,7 @@ struct fieldsync_db {
   // Null once a fieldsync_db_clear closed the database but failed to destroy it.
   std::unique_ptr<fieldsync::Database> db;
   std::string path;  // kept for a retried fieldsync_db_clear
+  // Set (under `mu`, exclusively) when the replicator erased the database because the server
+  // revoked the device (fieldsync_sync.h, REMOTE WIPE).
+  bool erased = false;
 };

@@ -65,6 +65,7 @@ FIELDSYNC_SAME_CODE(FIELDSYNC_ERR_IO_ERROR, kIOError);
 FIELDSYNC_SAME_CODE(FIELDSYNC_ERR_UNAVAILABLE, kUnavailable);
 FIELDSYNC_SAME_CODE(FIELDSYNC_ERR_ABORTED, kAborted);
 FIELDSYNC_SAME_CODE(FIELDSYNC_ERR_CANCELLED, kCancelled);
+FIELDSYNC_SAME_CODE(FIELDSYNC_ERR_DEVICE_REVOKED, kDeviceRevoked);
 FIELDSYNC_SAME_CODE(FIELDSYNC_ERR_FAILED_PRECONDITION, kFailedPrecondition);
 FIELDSYNC_SAME_CODE(FIELDSYNC_ERR_INTERNAL, kInternal);
 #undef FIELDSYNC_SAME_CODE
@@ -406,9 +407,15 @@ template <typename Lock>
 class Use {
  public:
   explicit Use(fieldsync_db* handle) : handle_(handle), lock_(handle->mu) {}
-  // False, with *out set, when a failed fieldsync_db_clear has closed the database.
+  // False, with *out set, when a failed fieldsync_db_clear, or a remote wipe, has closed the
+  // database.
   bool Open(fieldsync_error* out) const {
     if (handle_->db) return true;
+    if (handle_->erased) {
+      return Fail(out, Status::FailedPrecondition(
+                           "the database was erased: the server revoked this device; close the "
+                           "handle"));
+    }
     return Fail(out, Status::FailedPrecondition(
                          "the database was closed by a fieldsync_db_clear that failed; call "
                          "fieldsync_db_clear again or fieldsync_db_close"));
@@ -455,7 +462,7 @@ fieldsync_db* OpenHandle(bool create, const char* path, const fieldsync_key* key
 extern "C" {
 
 const char* fieldsync_error_code_name(int code) noexcept {
-  if (code < FIELDSYNC_OK || code > FIELDSYNC_ERR_CANCELLED) return "unknown";
+  if (code < FIELDSYNC_OK || code > FIELDSYNC_ERR_DEVICE_REVOKED) return "unknown";
   return fieldsync::StatusCodeName(static_cast<StatusCode>(code));
 }
 

@@ -44,6 +44,9 @@ enum class StatusCode : int {
   kFailedPrecondition = 9,
   kInternal = 10,
   kCancelled = 11,  // the caller asked to stop (Replicator::Cancel); nothing half-applied
+  // The server revoked this device: the replicator erased the local database and its key
+  // (Replicator::SyncOnce says whether erasing succeeded). Use that database no more.
+  kDeviceRevoked = 12,
 };
 
 // Stable snake_case name of a code ("wrong_key"); printed by the CLI and carried by the C API.
@@ -76,6 +79,9 @@ class [[nodiscard]] Status {
   static Status Internal(std::string msg) { return Status(StatusCode::kInternal, std::move(msg)); }
   static Status Cancelled(std::string msg) {
     return Status(StatusCode::kCancelled, std::move(msg));
+  }
+  static Status DeviceRevoked(std::string msg) {
+    return Status(StatusCode::kDeviceRevoked, std::move(msg));
   }
 
   bool ok() const { return code_ == StatusCode::kOk; }

@@ -27,7 +27,31 @@
  *   FAILED_PRECONDITION  the server refuses this user or device, the password is wrong, or the
  *                        database handle was closed by a failed fieldsync_db_clear: a person
  *                        must act.
+ *   DEVICE_REVOKED       an administrator revoked this device: the database was erased (see
+ *                        REMOTE WIPE). Every later round returns it at once.
  *   CORRUPTION, INTERNAL a bug or a bad server: report it.
+ *
+ * TOKENS
+ *   A login gives a short-lived access token and a refresh token, held in memory only. An
+ *   expired access token is renewed with the refresh token, without the password; the password
+ *   is sent again only when the refresh token is refused (expired, or the session ended by a
+ *   logout, a password reset or a new login on this device). fieldsync_replicator_logout ends
+ *   the device's tokens on the server.
+ *
+ * REMOTE WIPE
+ *   When the server answers that this device was revoked, the round stops, then (once it no
+ *   longer uses the database, with the handle's lock held exclusively, so every other call on
+ *   `db` has finished) the replicator erases the database: the wrapped data key is shredded and
+ *   the files deleted, as fieldsync_db_clear does. It then tells the server (POST /v1/wipe-done)
+ *   and the round fails with DEVICE_REVOKED; the message says if erasing failed. The `db`
+ *   handle stays allocated but empty: every call on it but close and clear fails with
+ *   FAILED_PRECONDITION, so a thread that still holds it cannot reach freed memory. The host
+ *   then: stops using `db`; calls fieldsync_replicator_free, then fieldsync_db_clear(db, true, ...)
+ *   (which frees the handle and finishes the erasure if the replicator's attempt failed) or
+ *   fieldsync_db_close; and deletes its own copy of the key (passphrase or raw key in the key
+ *   store). With the background loop, the kDone progress callback and
+ *   fieldsync_replicator_last_round report DEVICE_REVOKED; the loop ends once the database is
+ *   erased and the server told.
  *
  * LIFETIME AND THREADS
  *   The replicator uses `db` until fieldsync_replicator_free returns: free it before closing or
@@ -125,6 +149,12 @@ void fieldsync_replicator_sync_now(fieldsync_replicator* repl) FIELDSYNC_NOEXCEP
 
 /* Stops the loop: cancels its round and waits for its thread. Idempotent; NULL is a no-op. */
 void fieldsync_replicator_stop(fieldsync_replicator* repl) FIELDSYNC_NOEXCEPT;
+
+/* Ends this device's tokens on the server (POST /v1/logout) and forgets them; the next round
+ * logs in with the password. True when there was nothing to end. UNAVAILABLE while a round
+ * runs, or when the server cannot be reached (the tokens are forgotten all the same). */
+bool fieldsync_replicator_logout(fieldsync_replicator* repl,
+                                 fieldsync_error* out_error) FIELDSYNC_NOEXCEPT;
 
 /* The last round that ended (by _sync_once or the loop): returns its code (FIELDSYNC_OK or a
  * FIELDSYNC_ERR_*), or -1 if no round has ended yet (or `repl` is NULL). `out_progress` (may be

@@ -10,6 +10,10 @@
 // held shared, through ReplicatorOptions::round_wrapper, as every fieldsync_db_* call does; a
 // handle closed by a failed fieldsync_db_clear fails the round with FailedPrecondition.
 //
+// REMOTE WIPE: ReplicatorOptions::erase_database takes the handle's lock exclusively (waiting for
+// every call in progress on it), clears the Database as fieldsync_db_clear does and marks the
+// handle erased, without freeing it: the host and this replicator still hold the pointer.
+//
 // Errors are reported through core's capi/capi_errors.h, as core's C API reports them. Messages
 // may quote a server's text; the password is never part of one.
 #include "fieldsync/fieldsync_sync.h"
@@ -30,6 +34,7 @@
 #include "capi/capi_handles.h"
 #include "fieldsync/http_client.h"
 #include "fieldsync/status.h"
+#include "fieldsync/store.h"
 #include "fieldsync/sync/replicator.h"
 #include "text/json_depth.h"
 #include "text/utf8.h"
@@ -201,6 +206,19 @@ fieldsync_replicator* NewReplicator(fieldsync_db* db, const char* options_json,
     }
     return round();
   };
+  options.erase_database = [db]() -> Status {
+    std::unique_lock<std::shared_mutex> lock(db->mu);
+    Status erased;
+    if (db->db) {
+      erased = fieldsync::Database::Clear(db->db, /*force=*/true);
+    } else if (!db->erased) {
+      // An earlier attempt closed the database but failed to delete it: finish the job.
+      erased = fieldsync::Store::Destroy(db->path);
+      if (erased.IsNotFound()) erased = Status::OK();
+    }
+    if (erased.ok()) db->erased = true;
+    return erased;
+  };
   auto handle = std::make_unique<fieldsync_replicator>();
   handle->db = db;
   handle->http = fieldsync::NewCurlHttpClient(http_options);
@@ -292,6 +310,16 @@ void fieldsync_replicator_stop(fieldsync_replicator* repl) noexcept {
   } catch (...) {
     // std::thread::join throws only on misuse (joining itself: Stop from the callback).
   }
+}
+
+bool fieldsync_replicator_logout(fieldsync_replicator* repl, fieldsync_error* out_error) noexcept {
+  try {
+    if (!Required(repl, "repl", out_error)) return false;
+    Status s = repl->repl->Logout();
+    return s.ok() ? true : Fail(out_error, s);
+  }
+  FIELDSYNC_CATCH(out_error)
+  return false;
 }
 
 int fieldsync_replicator_last_round(fieldsync_replicator* repl,

@@ -11,8 +11,8 @@
 //   repl.SyncNow();                       // after a local edit, or when the network came back
 //   repl.Stop();                          // cancels a round in progress and joins
 //
-// A round (SyncOnce) logs in if it has no token (and again once on a 401), pushes the outbox in
-// batches, then pulls pages from the stored cursor until the server has no more:
+// A round (SyncOnce) logs in if it has no token, pushes the outbox in batches, then pulls pages
+// from the stored cursor until the server has no more:
 //   * push: each outbox row becomes one Change per distinct HLC (§5.3). Before it is first sent
 //     a row is frozen ('inflight') with the review bases and the add-wins set operations (the
 //     difference between the set the user wrote and the one the record showed) it will carry,
@@ -25,6 +25,25 @@
 //     materialized (with their unsent local edits on top) and the cursor advances, all in one
 //     local transaction: a page is applied whole with its cursor, or not at all.
 //   * time: the server's time_ms of the round's fastest exchange sets the HLC skew estimate (§8).
+//   * the device list: each pull reports the outbox count (`pending`) the server shows admins.
+//
+// Tokens (protocol §3.3, §3.6). A login gives a short-lived access token and a refresh token,
+// both kept in memory only. When a request is refused 401 (expired, or ended) the replicator
+// trades the refresh token for new tokens (POST /v1/refresh), without the password, and repeats
+// the request; only if that is refused too does it log in with the password, at most once a
+// round. A token that is refused right after it was issued is not renewed again: the round fails
+// FailedPrecondition. Logout() ends the device's tokens on the server.
+//
+// REMOTE WIPE (protocol §3.8). When the server answers device_revoked (an administrator revoked
+// this device), the round stops at once and, after it has stopped using the Database (outside
+// round_wrapper, with the round lock still held), the replicator calls
+// ReplicatorOptions::erase_database, which closes the Database and destroys it with its key. It
+// then reports the wipe to the server (POST /v1/wipe-done) with the receipt the refusal carried,
+// and the round returns DeviceRevoked. From then on the replicator never touches the Database
+// again: every SyncOnce returns DeviceRevoked at once (retrying the erase or the report if one
+// failed), the background loop ends once both are done, and LastRound() tells the host whether
+// the database was erased and the server told. The host deletes its copy of the key (the
+// passphrase or the raw key in its key store) when it sees DeviceRevoked.
 //
 // Retries (protocol §4): a transport error (Unavailable from the HttpClient), a 5xx or a 429 is
 // retried within the round, each HTTP call up to RetryPolicy::max_attempts times. The wait before
@@ -58,7 +77,8 @@
 //
 // Thread safety: every method may be called from any thread. The progress callback runs on the
 // thread of the round, without any replicator lock held; it must not call Stop() or destroy the
-// Replicator. `db` and `http` are not owned and must outlive the Replicator.
+// Replicator. `db` and `http` are not owned and must outlive the Replicator, or until
+// erase_database has destroyed `db`.
 #pragma once
 
 #include <atomic>
@@ -103,6 +123,13 @@ struct ReplicatorOptions {
   // Runs each round inside it (`round` is the whole round). The C API holds its handle's lock
   // for the round this way. Empty: the round runs directly.
   std::function<Status(const std::function<Status()>& round)> round_wrapper;
+  // REMOTE WIPE: closes the Database and destroys it with its key (Database::Clear(db,
+  // /*force=*/true)), after making sure no other thread uses it; the host's handle to it must be
+  // gone afterwards (reset its unique_ptr). Called on the round's thread, outside round_wrapper,
+  // once the round has stopped using the Database; called again by later rounds while it fails.
+  // Empty: the replicator cannot close a Database it does not own, so it only stops using it
+  // and returns DeviceRevoked saying the host must erase it.
+  std::function<Status()> erase_database;
 };
 
 // Where a round is.
@@ -140,6 +167,11 @@ struct RoundReport {
   SyncProgress progress;
   int64_t ended_at_ms = 0;       // device wall clock
   int consecutive_failures = 0;  // rounds in a row that did not succeed
+  // REMOTE WIPE: the server revoked this device (status is then DeviceRevoked), whether the
+  // database was erased, and whether the server has the report.
+  bool device_revoked = false;
+  bool erased = false;
+  bool wipe_reported = false;
 };
 
 class Replicator {
@@ -152,8 +184,14 @@ class Replicator {
   // One sync round on this thread; `progress` (may be null) is reset and filled in. Errors say
   // what to do: Unavailable retry later (network, server, or another round running);
   // Cancelled: Cancel() or Stop(); FailedPrecondition (forbidden, wrong password, ...) needs a
-  // person; Corruption: a bug or a bad server.
+  // person; DeviceRevoked: the device was revoked and the database erased (REMOTE WIPE; the
+  // message says if erasing failed); Corruption: a bug or a bad server.
   Status SyncOnce(SyncProgress* progress);
+
+  // Ends this device's tokens on the server (POST /v1/logout) and forgets them; the next round
+  // logs in with the password. OK when there was nothing to end. Unavailable while a round runs,
+  // or when the server cannot be reached (the tokens are forgotten all the same).
+  Status Logout();
 
   // Cancels the rounds in progress (see the file comment). Returns at once.
   void Cancel();
@@ -179,6 +217,17 @@ class Replicator {
   Status RoundBody(Round& round);
   Status Login(Round& round);
   Status LoginExchange(Round& round);
+  // After a 401: new tokens from the refresh token, else from the password (once a round).
+  Status RenewTokens(Round& round);
+  Status RefreshExchange(Round& round);
+  // Takes the tokens of a login or refresh response.
+  void TakeTokens(const LoginResponse& response);
+  // REMOTE WIPE: from a device_revoked answer on, the Database is not used again; erases it (if
+  // not yet) and reports it (if not yet).
+  Status OnRevoked(Round& round);
+  Status EraseAndReport(Round& round);
+  // The device's clock while the Database lives, the system clock after it was erased.
+  int64_t NowMs() const;
   Result<HttpResponse> Call(Round& round, const std::string& method, const std::string& path,
                             const std::string& body, bool authenticated);
   Result<HttpResponse> SendWithRetries(Round& round, const HttpRequest& request);
@@ -195,10 +244,18 @@ class Replicator {
   HttpClient* const http_;
   const ReplicatorOptions options_;
 
-  std::mutex round_mu_;  // held for a whole round: one at a time (try_lock: busy otherwise)
-  std::string token_;    // guarded by round_mu_
-  UserInfo user_;        // guarded by round_mu_
-  Limits limits_;        // guarded by round_mu_
+  const std::string node_id_;  // the Database's, kept for after it is erased
+
+  std::mutex round_mu_;        // held for a whole round: one at a time (try_lock: busy otherwise)
+  std::string token_;          // guarded by round_mu_
+  std::string refresh_token_;  // guarded by round_mu_; empty: none
+  // REMOTE WIPE, guarded by round_mu_. Once revoked_ is set, db_ is never used again.
+  bool revoked_ = false;
+  bool erased_ = false;
+  bool wipe_reported_ = false;
+  std::string wipe_receipt_;
+  UserInfo user_;  // guarded by round_mu_
+  Limits limits_;  // guarded by round_mu_
 
   // Cancel() bumps it; a round is cancelled once it differs from the value it started with.
   std::atomic<uint64_t> cancel_epoch_{0};
