@@ -225,6 +225,73 @@ TEST_CASE("wire: push, pull, limits, login and error messages round-trip") {
   }
 }
 
+TEST_CASE("wire: refresh tokens, refresh and wipe-done requests, and the erase order") {
+  LoginResponse resp;
+  resp.token = "3q2-7wEVR1sXa9Yb0cPZkLmN4oT6uJ8hGfDe5iK1aZx";
+  resp.expires_in_s = 900;
+  resp.user = UserInfo{"u-1024", Role::kRep, {"华东一组"}};
+  resp.server_time_ms = 1732343971123;
+  // A server without refresh tokens writes none, and the tablet reads an empty one.
+  const std::string old_style = EncodeLoginResponse(resp);
+  CHECK(old_style.find("refresh") == std::string::npos);
+  Result<LoginResponse> old_back = DecodeLoginResponse(old_style);
+  REQUIRE(old_back.ok());
+  CHECK(old_back->refresh_token.empty());
+
+  resp.refresh_token = "Zx9-aKi5eDfGh8Ju6To4NmLkZPc0bY9aXs1RVEw7-2q";
+  resp.refresh_expires_in_s = 30 * 24 * 3600;
+  const std::string encoded = EncodeLoginResponse(resp);
+  CHECK(
+      encoded.rfind(R"({"token":"3q2-7wEVR1sXa9Yb0cPZkLmN4oT6uJ8hGfDe5iK1aZx","expires_in_s":900,)"
+                    R"("refresh_token":"Zx9-aKi5eDfGh8Ju6To4NmLkZPc0bY9aXs1RVEw7-2q",)"
+                    R"("refresh_expires_in_s":2592000,"user":)",
+                    0) == 0);
+  Result<LoginResponse> back = DecodeLoginResponse(encoded);
+  REQUIRE(back.ok());
+  CHECK(back->refresh_token == resp.refresh_token);
+  CHECK(back->refresh_expires_in_s == 2592000);
+  // A refresh token without its lifetime is a broken response.
+  std::string no_lifetime = encoded;
+  no_lifetime.erase(no_lifetime.find(R"("refresh_expires_in_s":2592000,)"),
+                    std::string(R"("refresh_expires_in_s":2592000,)").size());
+  CHECK(DecodeLoginResponse(no_lifetime).status().message() == "refresh_expires_in_s: missing");
+
+  const std::string refresh = EncodeRefreshRequest(RefreshRequest{resp.refresh_token});
+  CHECK(refresh == R"({"refresh_token":"Zx9-aKi5eDfGh8Ju6To4NmLkZPc0bY9aXs1RVEw7-2q"})");
+  Result<RefreshRequest> refresh_back = DecodeRefreshRequest(refresh);
+  REQUIRE(refresh_back.ok());
+  CHECK(refresh_back->refresh_token == resp.refresh_token);
+  CHECK(DecodeRefreshRequest("{}").status().message() == "refresh_token: missing");
+  CHECK(DecodeRefreshRequest(R"({"refresh_token":""})").status().message() ==
+        "refresh_token: empty");
+  CHECK(DecodeRefreshRequest(R"({"refresh_token":"x","password":"p"})").status().message() ==
+        "password: unknown member");
+
+  const std::string done = EncodeWipeDoneRequest(WipeDoneRequest{kNode, "receipt"});
+  Result<WipeDoneRequest> done_back = DecodeWipeDoneRequest(done);
+  REQUIRE(done_back.ok());
+  CHECK(done_back->device == kNode);
+  CHECK(done_back->receipt == "receipt");
+  CHECK_FALSE(DecodeWipeDoneRequest(R"({"device":"a b","receipt":"r"})").ok());
+  CHECK(DecodeWipeDoneRequest(R"({"device":"n1"})").status().message() == "receipt: missing");
+
+  ErrorBody order{kErrorDeviceRevoked, "device revoked", 7};
+  CHECK(EncodeErrorBody(order).find("wipe") == std::string::npos);  // only when set
+  order.wipe = true;
+  order.wipe_receipt = "r3c";
+  CHECK(EncodeErrorBody(order) ==
+        R"({"code":"device_revoked","message":"device revoked","wipe":true,"wipe_receipt":"r3c",)"
+        R"("time_ms":7})");
+  Result<ErrorBody> order_back = DecodeErrorBody(EncodeErrorBody(order));
+  REQUIRE(order_back.ok());
+  CHECK(order_back->wipe);
+  CHECK(order_back->wipe_receipt == "r3c");
+  CHECK(DecodeErrorBody(R"({"code":"device_revoked","message":"m","wipe":true,"time_ms":1})")
+            .status()
+            .message() == "wipe_receipt: missing");
+  CHECK_FALSE(DecodeErrorBody(R"({"code":"c","message":"m","wipe":"yes","time_ms":1})").ok());
+}
+
 TEST_CASE("wire: an unknown member of a change is refused wherever the change appears") {
   const std::string change =
       R"({"i":"c1","c":"customers","r":"r1","h":5,"f":{"grade":{"v":"A"}},"zz":1})";
@@ -666,7 +733,7 @@ TEST_CASE("wire: a sync of one one-field edit fits in 1 KB, headers included") {
   empty.next_cursor = *cursor;
   empty.server_time_ms = 1732343971190;
   const std::string pull_bytes =
-      Request("GET /v1/pull?cursor=" + *cursor + "&schema=1 HTTP/1.1", "") +
+      Request("GET /v1/pull?cursor=" + *cursor + "&schema=1&pending=0 HTTP/1.1", "") +
       Response(EncodePullResponse(empty));
 
   std::printf(

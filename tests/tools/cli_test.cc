@@ -1235,3 +1235,107 @@ TEST_CASE("sync takes credentials only from the environment and reports server f
   CHECK(ParseOneJsonLine(r.out).at("pending_after") == 0);
   CHECK((r.out + r.err).find(kServerPassword) == std::string::npos);
 }
+
+// --- fieldsync-server admin: devices and passwords (issue #6) ----------------------------------
+
+namespace {
+
+RunResult ServerAdmin(TempDir& dir, const std::string& server_db,
+                      const std::vector<std::string>& args, const EnvVars& env = {}) {
+  std::vector<std::string> full = {"admin", "--db", "sqlite:" + server_db};
+  full.insert(full.end(), args.begin(), args.end());
+  return dir.RunProgram(kServer, full, env);
+}
+
+}  // namespace
+
+TEST_CASE("server admin: list-devices and revoke-device, and the revoked tablet's sync erases it") {
+  TempDir dir;
+  const std::string server_db = MakeServerDb(dir);
+  RunResult none = ServerAdmin(dir, server_db, {"list-devices", "minghui"});
+  CheckSucceeds(none);
+  CHECK(none.out.empty());
+  CheckFails(ServerAdmin(dir, server_db, {"list-devices", "nobody"}), 1, "not_found");
+  CheckFails(ServerAdmin(dir, server_db, {"list-devices"}), 2, "usage");
+
+  ServerProcess server(dir, server_db);
+  const std::string db = MakeRecordDb(dir, "zhang.db");
+  Put(dir, db, "customers", R"({"kind":"person","name":"王芳","owner_rep":"zhang"})");
+  CheckSucceeds(dir.Run({"sync", db, "--server", server.url()}, SyncEnv("zhang")));
+  Put(dir, db, "customers", R"({"kind":"person","name":"刘洋","owner_rep":"zhang"})");
+
+  RunResult listed = ServerAdmin(dir, server_db, {"list-devices", "minghui"});
+  CheckSucceeds(listed);
+  std::vector<Json> devices = JsonLines(listed.out);
+  REQUIRE(devices.size() == 1);
+  const Json& d = devices[0];
+  CHECK(d.at("user") == "zhang");
+  CHECK(d.at("name") == "fieldsync-cli");
+  CHECK(d.at("platform") == "cli");
+  CHECK(d.at("status") == "active");
+  CHECK(d.at("registered").is_string());
+  CHECK(d.at("last_sync").get<std::string>().size() == 24);  // 2024-11-23T06:39:31.123Z
+  CHECK(d.at("pending") == 0);
+  CHECK(d.at("revoked").is_null());
+  CHECK(d.at("wiped").is_null());
+  const std::string device = d.at("device").get<std::string>();
+
+  CheckFails(ServerAdmin(dir, server_db, {"revoke-device", "minghui", "no-such-device"}), 1,
+             "not_found");
+  CheckFails(ServerAdmin(dir, server_db, {"revoke-device", "other", device}), 1, "not_found");
+  CheckFails(ServerAdmin(dir, server_db, {"revoke-device", "minghui"}), 2, "usage");
+  CheckSucceeds(ServerAdmin(dir, server_db, {"revoke-device", "minghui", device}));
+  Json revoked = ParseOneJsonLine(ServerAdmin(dir, server_db, {"list-devices", "minghui"}).out);
+  CHECK(revoked.at("status") == "revoked");
+  CHECK(revoked.at("revoked").is_string());
+
+  // The tablet's next contact: told to erase, it does, says so, and prints no progress.
+  RunResult r = dir.Run({"sync", db, "--server", server.url()}, SyncEnv("zhang"));
+  CheckFails(r, 1, "device_revoked");
+  CHECK(ErrorLine(r).find("erased") != std::string::npos);
+  CHECK(r.out.empty());
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    CAPTURE(suffix);
+    CHECK_FALSE(fs::exists(db + suffix));
+  }
+  Json wiped = ParseOneJsonLine(ServerAdmin(dir, server_db, {"list-devices", "minghui"}).out);
+  CHECK(wiped.at("status") == "wiped");
+  CHECK(wiped.at("wiped").is_string());
+
+  // A new database is a new device: the user is not locked out.
+  const std::string fresh = MakeRecordDb(dir, "zhang-new.db");
+  CheckSucceeds(dir.Run({"sync", fresh, "--server", server.url()}, SyncEnv("zhang")));
+  CHECK(JsonLines(ServerAdmin(dir, server_db, {"list-devices", "minghui"}).out).size() == 2);
+}
+
+TEST_CASE("server admin: reset-password takes the password only from FIELDSYNC_PASSWORD") {
+  TempDir dir;
+  const std::string server_db = MakeServerDb(dir);
+  const std::string new_password = "a brand new 密码 for zhang";
+  const EnvVars new_env = {{"FIELDSYNC_PASSWORD", new_password}};
+  CheckFails(ServerAdmin(dir, server_db, {"reset-password", "minghui", "zhang"}), 6,
+             "invalid_argument");
+  RunResult argv = ServerAdmin(
+      dir, server_db, {"reset-password", "minghui", "zhang", "--password=hunter2"}, new_env);
+  CheckFails(argv, 2, "usage");
+  CHECK(argv.err.find("hunter2") == std::string::npos);
+  CheckFails(ServerAdmin(dir, server_db, {"reset-password", "minghui", "nobody"}, new_env), 1,
+             "not_found");
+  CheckFails(ServerAdmin(dir, server_db, {"reset-password", "minghui", "zhang"},
+                         {{"FIELDSYNC_PASSWORD", "short"}}),
+             6, "invalid_argument");
+
+  ServerProcess server(dir, server_db);
+  const std::string db = MakeRecordDb(dir, "zhang.db");
+  CheckSucceeds(dir.Run({"sync", db, "--server", server.url()}, SyncEnv("zhang")));
+  CheckSucceeds(ServerAdmin(dir, server_db, {"reset-password", "minghui", "zhang"}, new_env));
+  RunResult old = dir.Run({"sync", db, "--server", server.url()}, SyncEnv("zhang"));
+  CheckFails(old, 1, "failed_precondition");
+  CHECK(ErrorLine(old).find("401") != std::string::npos);
+  EnvVars fresh = SyncEnv("zhang");
+  fresh.back().second = new_password;
+  CheckSucceeds(dir.Run({"sync", db, "--server", server.url()}, fresh));
+  // Another user is untouched.
+  CheckSucceeds(
+      dir.Run({"sync", MakeRecordDb(dir, "li.db"), "--server", server.url()}, SyncEnv("li")));
+}
