@@ -653,7 +653,9 @@ Status Replicator::RenewTokens(Round& round) {
     refresh_token_.clear();
   }
   if (round.relogged) {
-    return Status::FailedPrecondition("the server refused a token it had just issued");
+    // The password already bought a session in this round: never send it twice a round.
+    return Status::FailedPrecondition(
+        "the server ended the session again after a login in this round; sync again later");
   }
   round.relogged = true;
   return Login(round);

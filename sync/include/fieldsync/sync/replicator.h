@@ -206,6 +206,7 @@ class Replicator {
   void SyncNow();
   // Stops the loop: cancels its round, joins its thread. Idempotent.
   void Stop();
+  // Whether the loop runs: false after Stop(), and once it ended by itself after a remote wipe.
   bool running() const { return loop_running_.load(); }
 
   RoundReport LastRound() const;
