@@ -593,8 +593,9 @@ Result<HttpResponse> Replicator::Call(Round& round, const std::string& method,
       Result<ErrorBody> error = DecodeErrorBody(response->body);
       if (error.ok()) {
         round.NoteServerTime(error->server_time_ms);
-        if (error->code == kErrorDeviceRevoked) {
-          // REMOTE WIPE: stop using the Database now; RunRound erases it after the round.
+        if (error->code == kErrorDeviceRevoked && error->wipe) {
+          // REMOTE WIPE, on the explicit order only: stop using the Database now; RunRound
+          // erases it after the round.
           round.revoked = true;
           round.wipe_receipt = error->wipe_receipt;
           return Status::DeviceRevoked("the server revoked this device: " + error->message);
