@@ -255,9 +255,8 @@ void BackOfficeRoutes(httplib::Server& http, const SyncService* svc) {
     }
     OJson answer = OJson::object();
     answer["change_id"] = out.value().change_id;
-    for (auto& [key, value] : RecordViewJson(out.value().record).items()) {
-      answer[key] = value;
-    }
+    const OJson view = RecordViewJson(out.value().record);  // items() must not outlive it
+    for (const auto& [key, value] : view.items()) answer[key] = value;
     answer["time_ms"] = svc->NowMs();
     Send(svc, req, res, 200, DumpJson(answer));
   });
