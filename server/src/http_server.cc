@@ -20,8 +20,6 @@
 //   Nothing here logs request bodies, headers, passwords or tokens.
 #include "http_server.h"
 
-#include "audit.h"
-
 #include <httplib.h>
 
 #include <algorithm>
@@ -29,6 +27,8 @@
 #include <chrono>
 #include <climits>
 #include <thread>
+
+#include "audit.h"
 
 namespace fieldsync::server {
 namespace {
@@ -148,8 +148,7 @@ bool UintParam(const httplib::Request& req, const char* name, uint64_t lo, uint6
   return true;
 }
 
-// ---- back office (protocol §13): records, conflicts, resolutions, the audit trail
-// ----------------
+// ---- back office (protocol §13): records, conflicts, resolutions, the audit trail ----
 
 using OJson = nlohmann::ordered_json;
 

@@ -700,8 +700,7 @@ ApiResult<sync::PullResponse> SyncService::Pull(const Principal& principal,
   return response;
 }
 
-// ---- back office (§13): records and conflicts by id, resolutions, the audit trail
-// ----------------
+// ---- back office (§13): records and conflicts by id, resolutions, the audit trail ----
 
 namespace {
 
@@ -710,14 +709,6 @@ namespace {
 ApiError NoRecord() { return Err(404, sync::kErrorNotFound, "记录不存在 (no such record)"); }
 ApiError NoConflict() {
   return Err(404, sync::kErrorNotFound, "冲突不存在或已解决 (no such open conflict)");
-}
-
-// Collection names as docs/schema.md allows them: [a-z][a-z0-9_]{0,63}.
-bool IsCollectionName(const std::string& name) {
-  if (name.empty() || name.size() > 64 || name[0] < 'a' || name[0] > 'z') return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-  });
 }
 
 // Whether the principal may see a stored record: a customer by its own scope keys, any other
@@ -828,7 +819,7 @@ RecordView SyncService::View(const CollectionDef& def, const Principal& principa
 ApiResult<RecordView> SyncService::GetRecord(const Principal& principal,
                                              const std::string& collection,
                                              const std::string& record_id) const {
-  if (!IsCollectionName(collection)) {
+  if (!sync::IsValidWireName(collection)) {
     return Err(400, sync::kErrorMalformed, "collection: expected [a-z][a-z0-9_]*, 1 to 64 bytes");
   }
   if (!sync::IsValidWireId(record_id)) {

@@ -1081,4 +1081,6 @@ Result<ResolveRequest> DecodeResolveRequest(std::string_view text, const DecodeL
 
 bool IsValidWireId(std::string_view id) { return IsValidId(id, kMaxIdBytes); }
 
+bool IsValidWireName(std::string_view name) { return IsValidName(name); }
+
 }  // namespace fieldsync::sync

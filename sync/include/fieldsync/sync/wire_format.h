@@ -252,6 +252,8 @@ Result<ResolveRequest> DecodeResolveRequest(std::string_view json, const DecodeL
 // this alphabet can name a stored record, so a path parameter outside it is malformed, not
 // missing.
 bool IsValidWireId(std::string_view id);
+// Whether `name` is a collection or field name as the wire carries them: [a-z][a-z0-9_]{0,63}.
+bool IsValidWireName(std::string_view name);
 
 // ---- cursor ----------------------------------------------------------------------------------
 
