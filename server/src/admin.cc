@@ -4,7 +4,11 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <memory>
+
+#include "audit.h"
 
 namespace fieldsync::server {
 namespace {
@@ -24,10 +28,40 @@ Status InWrite(Backend* backend, F body) {
   return db->Commit();
 }
 
+// ---- audit of admin commands (audit.h) ----
+// The actor of an admin command: "cli:<the OS account>" as SUDO_USER or USER name it, else "cli".
+// Not authenticated (whoever can run `admin` can write the database file itself); the system's
+// own logs say who logged in.
+std::string AdminActor() {
+  for (const char* var : {"SUDO_USER", "USER"}) {
+    const char* name = std::getenv(var);
+    if (name != nullptr && ValidAdminId(name)) return std::string("cli:") + name;
+  }
+  return "cli";
+}
+
+// Appends one audit row for an admin command, in the command's transaction.
+Status Audit(BackendSession* db, const std::string& tenant, const char* action,
+             const std::string& subject, const std::string& subject_id,
+             const nlohmann::json& detail = nlohmann::json::object()) {
+  AuditRow row;
+  row.at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  row.user = AdminActor();
+  row.device = "cli";
+  row.action = action;
+  row.collection = subject;
+  row.record_id = subject_id;
+  row.detail_json = detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::vector<AuditRow> rows = {std::move(row)};
+  return db->AppendAudit(tenant, &rows);
+}
+
 Status CheckId(const char* what, const std::string& id) {
   if (!ValidAdminId(id)) {
     return Status::InvalidArgument(std::string(what) +
-                                   ": 1-200 bytes without control characters expected");
+                                   ": 1-200 bytes of UTF-8 without control characters expected");
   }
   return Status::OK();
 }
@@ -35,7 +69,7 @@ Status CheckId(const char* what, const std::string& id) {
 }  // namespace
 
 bool ValidAdminId(const std::string& id) {
-  if (id.empty() || id.size() > 200) return false;
+  if (id.empty() || id.size() > 200 || !IsUtf8(id)) return false;
   return std::none_of(id.begin(), id.end(), [](char c) {
     const auto u = static_cast<unsigned char>(c);
     return u < 0x20 || u == 0x7f;
@@ -52,7 +86,8 @@ Status AdminCreateTenant(Backend* backend, const std::string& tenant, const std:
     }
   }
   return InWrite(backend, [&](BackendSession* db) {
-    return db->CreateTenant(TenantRow{tenant, name, epoch});
+    FIELDSYNC_RETURN_IF_ERROR(db->CreateTenant(TenantRow{tenant, name, epoch}));
+    return Audit(db, tenant, kAuditCreateTenant, kAuditSubjectTenant, tenant);
   });
 }
 
@@ -60,7 +95,10 @@ Status AdminAddTeam(Backend* backend, const std::string& tenant, const std::stri
                     const std::string& name) {
   FIELDSYNC_RETURN_IF_ERROR(CheckId("team", team));
   FIELDSYNC_RETURN_IF_ERROR(CheckId("name", name));
-  return InWrite(backend, [&](BackendSession* db) { return db->CreateTeam(tenant, team, name); });
+  return InWrite(backend, [&](BackendSession* db) {
+    FIELDSYNC_RETURN_IF_ERROR(db->CreateTeam(tenant, team, name));
+    return Audit(db, tenant, kAuditAddTeam, kAuditSubjectTeam, team);
+  });
 }
 
 Status AdminAddUser(Backend* backend, const std::string& tenant, const std::string& user,
@@ -87,14 +125,44 @@ Status AdminAddUser(Backend* backend, const std::string& tenant, const std::stri
   Result<std::string> hash = HashPassword(password, params);
   if (!hash.ok()) return hash.status();
   row.password_hash = std::move(*hash);
-  return InWrite(backend, [&](BackendSession* db) { return db->CreateUser(row); });
+  return InWrite(backend, [&](BackendSession* db) {
+    FIELDSYNC_RETURN_IF_ERROR(db->CreateUser(row));
+    return Audit(db, tenant, kAuditAddUser, kAuditSubjectUser, user,
+                 {{"role", role}, {"teams", row.teams}});
+  });
 }
 
 Status AdminShareCustomer(Backend* backend, const std::string& tenant, const std::string& customer,
                           const std::string& team) {
   FIELDSYNC_RETURN_IF_ERROR(CheckId("customer", customer));
-  return InWrite(backend,
-                 [&](BackendSession* db) { return db->ShareCustomer(tenant, customer, team); });
+  return InWrite(backend, [&](BackendSession* db) {
+    FIELDSYNC_RETURN_IF_ERROR(db->ShareCustomer(tenant, customer, team));
+    return Audit(db, tenant, kAuditShareCustomer, "customers", customer, {{"team", team}});
+  });
+}
+
+// ---- audit trail (audit.h) ----
+
+Status AdminReadAudit(Backend* backend, const std::string& tenant, AuditFilter filter,
+                      const std::function<bool(const AuditRow&)>& emit) {
+  FIELDSYNC_RETURN_IF_ERROR(CheckId("tenant", tenant));
+  Result<std::unique_ptr<BackendSession>> session = backend->OpenSession();
+  if (!session.ok()) return session.status();
+  BackendSession* db = session->get();
+  Result<TenantRow> known = db->GetTenant(tenant);
+  if (!known.ok()) return known.status();
+  filter.limit = 1000;
+  for (;;) {
+    // Page by page, each its own read: a long trail never pins one snapshot (and the WAL) while
+    // it is printed; rows are only ever appended, so paging by seq misses none.
+    Result<std::vector<AuditRow>> rows = db->ReadAudit(tenant, filter);
+    if (!rows.ok()) return rows.status();
+    for (const AuditRow& row : *rows) {
+      if (!emit(row)) return Status::IOError("cannot write the audit trail");
+      filter.after_seq = row.seq;
+    }
+    if (rows->size() < filter.limit) return Status::OK();
+  }
 }
 
 }  // namespace fieldsync::server
