@@ -261,6 +261,7 @@ struct Transfer {
   bool body_too_large = false;
   std::string body;
   HttpHeaders headers;
+  bool headers_complete = false;  // the blank line ending the last response's headers arrived
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
 };
@@ -290,6 +291,11 @@ size_t WriteHeader(char* data, size_t size, size_t nmemb, void* user) {
   if (line.rfind("HTTP/", 0) == 0) {
     // A status line starts a response: what came before belonged to a 1xx or a proxy's CONNECT.
     t->headers = HttpHeaders();
+    t->headers_complete = false;
+    return n;
+  }
+  if (line.empty()) {
+    t->headers_complete = true;
     return n;
   }
   const size_t colon = line.find(':');
@@ -426,6 +432,13 @@ class CurlHttpClient final : public HttpClient {
       return ClassifyCurlError(rc, *endpoint, message);
     }
 
+    if (!transfer.headers_complete) {
+      // libcurl reports success for a connection closed inside the header block, with the
+      // status line it had: a response cut short must not pass for a complete one.
+      return Status::Unavailable(endpoint->text +
+                                 ": the connection closed inside the response headers "
+                                 "(truncated response)");
+    }
     HttpResponse response;
     response.status = static_cast<int>(status);
     response.headers = std::move(transfer.headers);

@@ -5,10 +5,11 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
-#include <ctime>
+#include <cstdlib>
 #include <memory>
 #include <nlohmann/json.hpp>
+
+#include "audit.h"
 
 namespace fieldsync::server {
 namespace {
@@ -28,10 +29,40 @@ Status InWrite(Backend* backend, F body) {
   return db->Commit();
 }
 
+// ---- audit of admin commands (audit.h) ----
+// The actor of an admin command: "cli:<the OS account>" as SUDO_USER or USER name it, else "cli".
+// Not authenticated (whoever can run `admin` can write the database file itself); the system's
+// own logs say who logged in.
+std::string AdminActor() {
+  for (const char* var : {"SUDO_USER", "USER"}) {
+    const char* name = std::getenv(var);
+    if (name != nullptr && ValidAdminId(name)) return std::string("cli:") + name;
+  }
+  return "cli";
+}
+
+// Appends one audit row for an admin command, in the command's transaction.
+Status Audit(BackendSession* db, const std::string& tenant, const char* action,
+             const std::string& subject, const std::string& subject_id,
+             const nlohmann::json& detail = nlohmann::json::object()) {
+  AuditRow row;
+  row.at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  row.user = AdminActor();
+  row.device = "cli";
+  row.action = action;
+  row.collection = subject;
+  row.record_id = subject_id;
+  row.detail_json = detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::vector<AuditRow> rows = {std::move(row)};
+  return db->AppendAudit(tenant, &rows);
+}
+
 Status CheckId(const char* what, const std::string& id) {
   if (!ValidAdminId(id)) {
     return Status::InvalidArgument(std::string(what) +
-                                   ": 1-200 bytes without control characters expected");
+                                   ": 1-200 bytes of UTF-8 without control characters expected");
   }
   return Status::OK();
 }
@@ -46,20 +77,13 @@ int64_t NowOr(int64_t now_ms) {
 // "2024-11-23T06:39:31.123Z", or null for 0 (never).
 nlohmann::ordered_json IsoTime(int64_t ms) {
   if (ms <= 0) return nullptr;
-  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char date[32];
-  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-  char millis[8];
-  std::snprintf(millis, sizeof millis, ".%03dZ", static_cast<int>(ms % 1000));
-  return std::string(date) + millis;
+  return UtcTimeMs(ms);
 }
 
 }  // namespace
 
 bool ValidAdminId(const std::string& id) {
-  if (id.empty() || id.size() > 200) return false;
+  if (id.empty() || id.size() > 200 || !IsUtf8(id)) return false;
   return std::none_of(id.begin(), id.end(), [](char c) {
     const auto u = static_cast<unsigned char>(c);
     return u < 0x20 || u == 0x7f;
@@ -76,7 +100,8 @@ Status AdminCreateTenant(Backend* backend, const std::string& tenant, const std:
     }
   }
   return InWrite(backend, [&](BackendSession* db) {
-    return db->CreateTenant(TenantRow{tenant, name, epoch});
+    FIELDSYNC_RETURN_IF_ERROR(db->CreateTenant(TenantRow{tenant, name, epoch}));
+    return Audit(db, tenant, kAuditCreateTenant, kAuditSubjectTenant, tenant);
   });
 }
 
@@ -84,7 +109,10 @@ Status AdminAddTeam(Backend* backend, const std::string& tenant, const std::stri
                     const std::string& name) {
   FIELDSYNC_RETURN_IF_ERROR(CheckId("team", team));
   FIELDSYNC_RETURN_IF_ERROR(CheckId("name", name));
-  return InWrite(backend, [&](BackendSession* db) { return db->CreateTeam(tenant, team, name); });
+  return InWrite(backend, [&](BackendSession* db) {
+    FIELDSYNC_RETURN_IF_ERROR(db->CreateTeam(tenant, team, name));
+    return Audit(db, tenant, kAuditAddTeam, kAuditSubjectTeam, team);
+  });
 }
 
 Status AdminAddUser(Backend* backend, const std::string& tenant, const std::string& user,
@@ -111,14 +139,44 @@ Status AdminAddUser(Backend* backend, const std::string& tenant, const std::stri
   Result<std::string> hash = HashPassword(password, params);
   if (!hash.ok()) return hash.status();
   row.password_hash = std::move(*hash);
-  return InWrite(backend, [&](BackendSession* db) { return db->CreateUser(row); });
+  return InWrite(backend, [&](BackendSession* db) {
+    FIELDSYNC_RETURN_IF_ERROR(db->CreateUser(row));
+    return Audit(db, tenant, kAuditAddUser, kAuditSubjectUser, user,
+                 {{"role", role}, {"teams", row.teams}});
+  });
 }
 
 Status AdminShareCustomer(Backend* backend, const std::string& tenant, const std::string& customer,
                           const std::string& team) {
   FIELDSYNC_RETURN_IF_ERROR(CheckId("customer", customer));
-  return InWrite(backend,
-                 [&](BackendSession* db) { return db->ShareCustomer(tenant, customer, team); });
+  return InWrite(backend, [&](BackendSession* db) {
+    FIELDSYNC_RETURN_IF_ERROR(db->ShareCustomer(tenant, customer, team));
+    return Audit(db, tenant, kAuditShareCustomer, "customers", customer, {{"team", team}});
+  });
+}
+
+// ---- audit trail (audit.h) ----
+
+Status AdminReadAudit(Backend* backend, const std::string& tenant, AuditFilter filter,
+                      const std::function<bool(const AuditRow&)>& emit) {
+  FIELDSYNC_RETURN_IF_ERROR(CheckId("tenant", tenant));
+  Result<std::unique_ptr<BackendSession>> session = backend->OpenSession();
+  if (!session.ok()) return session.status();
+  BackendSession* db = session->get();
+  Result<TenantRow> known = db->GetTenant(tenant);
+  if (!known.ok()) return known.status();
+  filter.limit = 1000;
+  for (;;) {
+    // Page by page, each its own read: a long trail never pins one snapshot (and the WAL) while
+    // it is printed; rows are only ever appended, so paging by seq misses none.
+    Result<std::vector<AuditRow>> rows = db->ReadAudit(tenant, filter);
+    if (!rows.ok()) return rows.status();
+    for (const AuditRow& row : *rows) {
+      if (!emit(row)) return Status::IOError("cannot write the audit trail");
+      filter.after_seq = row.seq;
+    }
+    if (rows->size() < filter.limit) return Status::OK();
+  }
 }
 
 // ---- tokens and devices (issue #6) ----
@@ -131,7 +189,8 @@ Status AdminResetPassword(Backend* backend, const std::string& tenant, const std
   const int64_t now = NowOr(now_ms);
   return InWrite(backend, [&](BackendSession* db) {
     FIELDSYNC_RETURN_IF_ERROR(db->SetPasswordHash(tenant, user, *hash));
-    return db->EndUserTokens(tenant, user, now, kTokenEndedPasswordReset);
+    FIELDSYNC_RETURN_IF_ERROR(db->EndUserTokens(tenant, user, now, kTokenEndedPasswordReset));
+    return Audit(db, tenant, kAuditResetPassword, kAuditSubjectUser, user);
   });
 }
 
@@ -147,8 +206,13 @@ Status AdminRevokeDevice(Backend* backend, const std::string& tenant, const std:
                          int64_t now_ms) {
   const int64_t now = NowOr(now_ms);
   return InWrite(backend, [&](BackendSession* db) {
+    Result<DeviceRow> known = db->GetDevice(tenant, device);
+    if (!known.ok()) return known.status();
     FIELDSYNC_RETURN_IF_ERROR(db->RevokeDevice(tenant, device, now));
-    return db->EndDeviceTokens(tenant, device, "", now, kTokenEndedDeviceRevoked);
+    FIELDSYNC_RETURN_IF_ERROR(
+        db->EndDeviceTokens(tenant, device, "", now, kTokenEndedDeviceRevoked));
+    return Audit(db, tenant, kAuditRevokeDevice, kAuditSubjectDevice, device,
+                 {{"owner", known->user}});
   });
 }
 

@@ -2,10 +2,12 @@
 //
 // Each runs in its own write transaction and returns a Status (AlreadyExists for a duplicate id,
 // NotFound for an unknown tenant, team, user or device, InvalidArgument for a bad id, role or
-// password). Passwords are hashed here and never stored or printed in clear.
+// password). Passwords are hashed here and never stored or printed in clear. Every command that
+// changes something writes its audit row (audit.h) in its own transaction, actor "cli:<OS user>".
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +26,13 @@ Status AdminAddUser(Backend* backend, const std::string& tenant, const std::stri
                     std::string_view password, PasswordParams params = {});
 Status AdminShareCustomer(Backend* backend, const std::string& tenant, const std::string& customer,
                           const std::string& team);
+
+// ---- audit trail (audit.h) ----
+// Calls `emit` with each of the tenant's audit rows that match `filter` (its limit and after_seq
+// are ignored), oldest first; stops with IOError when `emit` returns false. NotFound for an
+// unknown tenant.
+Status AdminReadAudit(Backend* backend, const std::string& tenant, AuditFilter filter,
+                      const std::function<bool(const AuditRow&)>& emit);
 
 // ---- tokens and devices (issue #6) ----
 // `now_ms` 0: the system clock.
@@ -46,7 +55,7 @@ Status AdminRevokeDevice(Backend* backend, const std::string& tenant, const std:
 // (no wipe reported yet) or "wiped".
 std::string DeviceJson(const DeviceRow& device);
 
-// Ids of tenants, teams and users: 1-200 bytes of printable ASCII or UTF-8, no control characters.
+// Ids of tenants, teams and users: 1-200 bytes of UTF-8, no control characters.
 bool ValidAdminId(const std::string& id);
 
 }  // namespace fieldsync::server

@@ -102,6 +102,9 @@ struct ConflictRow {
   std::string field;
   std::string conflict_id;
   std::string heads_json;  // [{"v":..,"h":..,"n":..,"a":..}, ...], shown value first
+  // Filled by FindConflict and ListConflicts (GetConflicts is asked for one record already).
+  std::string collection;
+  std::string record_id;
 };
 
 struct FeedEntry {
@@ -111,6 +114,34 @@ struct FeedEntry {
   std::string node;         // the change's node, so a puller's own changes are not echoed
   std::string change_json;  // sync::EncodeChange, author included
   std::vector<std::string> scope_keys;  // who may see it; see sync_service.cc ScopeKeys
+};
+
+// ---- audit trail (docs/security.md §8.4) ----
+// One row per accepted change and per administrative or login event: who (user, device), when
+// (the server's clock), what (action, the record, the NAMES of the fields written, the change
+// id). Never a field value, a password or a token: `detail` holds only non-personal facts such
+// as a role, a team or a refusal reason (audit.h lists what each action puts there).
+struct AuditRow {
+  uint64_t seq = 0;  // per tenant, 1, 2, 3, ... in the order written; assigned by AppendAudit
+  int64_t at_ms = 0;
+  std::string user;        // the actor: a user id, or "cli" / "cli:<os user>" for admin commands
+  std::string device;      // the actor's device (node id); "cli" for admin commands
+  std::string action;      // audit.h kAudit* names
+  std::string collection;  // the subject: a sync collection, or user/team/tenant/device
+  std::string record_id;
+  std::vector<std::string> fields;  // names of the fields written, sorted
+  std::string change_id;            // accepted changes: their idempotency id (the feed has it)
+  std::string detail_json = "{}";   // a JSON object
+};
+
+// Which audit rows to read: those after `after_seq`, oldest first, at most `limit`. A non-empty
+// `collection` + `record_id` keeps one record's rows, a non-empty `user` one actor's; both: both.
+struct AuditFilter {
+  std::string collection;
+  std::string record_id;
+  std::string user;
+  uint64_t after_seq = 0;
+  size_t limit = 1000;
 };
 
 // Which entries a pull may see. `all` (admins) ignores `keys`.
@@ -213,6 +244,23 @@ class BackendSession {
   virtual Result<std::vector<ConflictRow>> GetConflicts(const std::string& tenant,
                                                         const std::string& collection,
                                                         const std::string& record_id) = 0;
+
+  // ---- audit trail: append-only (no call updates or deletes a row) ----
+  // Inside a write transaction: assigns the tenant's next sequences to `rows` (written into their
+  // `seq`) and inserts them. SQLite draws max(seq)+1 under its writer lock; a backend whose
+  // writers run concurrently must draw under a per-tenant lock or counter.
+  virtual Status AppendAudit(const std::string& tenant, std::vector<AuditRow>* rows) = 0;
+  virtual Result<std::vector<AuditRow>> ReadAudit(const std::string& tenant,
+                                                  const AuditFilter& filter) = 0;
+
+  // ---- back office: open conflicts by id, across the tenant's records ----
+  // The open conflict with this id in this tenant (collection and record_id filled), or nullopt.
+  virtual Result<std::optional<ConflictRow>> FindConflict(const std::string& tenant,
+                                                          const std::string& conflict_id) = 0;
+  // The tenant's open conflicts with an id above `after_id`, by id, at most `limit`.
+  virtual Result<std::vector<ConflictRow>> ListConflicts(const std::string& tenant,
+                                                         const std::string& after_id,
+                                                         size_t limit) = 0;
 
   // ---- feed ----
   // The last step of a push transaction (see THE FEED above): takes the feed lock, assigns

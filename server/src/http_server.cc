@@ -28,6 +28,8 @@
 #include <climits>
 #include <thread>
 
+#include "audit.h"
+
 namespace fieldsync::server {
 namespace {
 
@@ -157,6 +159,175 @@ bool UintParam(const httplib::Request& req, const char* name, uint64_t lo, uint6
   if (x < lo || x > hi) return false;
   *out = x;
   return true;
+}
+
+// ---- back office (protocol §13): records, conflicts, resolutions, the audit trail ----
+
+using OJson = nlohmann::ordered_json;
+
+std::string DumpJson(const OJson& j) {
+  return j.dump(-1, ' ', false, OJson::error_handler_t::replace);
+}
+
+OJson ConflictJson(const sync::Conflict& c) {
+  OJson heads = OJson::array();
+  for (const sync::RegisterValue& h : c.heads) {
+    OJson head = OJson::object();
+    head["value"] =
+        OJson::parse(h.value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    head["author"] = h.author;
+    head["node"] = h.version.node;
+    head["time"] = UtcTimeMs(static_cast<int64_t>(h.version.hlc.physical_ms()));
+    head["hlc"] = h.version.hlc.packed();
+    heads.push_back(std::move(head));
+  }
+  OJson j = OJson::object();
+  j["id"] = c.id;
+  j["collection"] = c.collection;
+  j["record_id"] = c.record_id;
+  j["field"] = c.field;
+  j["heads"] = std::move(heads);
+  return j;
+}
+
+// {"collection","id","record","conflicts"}; the caller adds its members and "time_ms".
+OJson RecordViewJson(const RecordView& view) {
+  OJson j = OJson::object();
+  j["collection"] = view.collection;
+  j["id"] = view.id;
+  j["record"] =
+      OJson::parse(view.record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  OJson conflicts = OJson::array();
+  for (const sync::Conflict& c : view.conflicts) conflicts.push_back(ConflictJson(c));
+  j["conflicts"] = std::move(conflicts);
+  return j;
+}
+
+void BackOfficeRoutes(httplib::Server& http, const SyncService* svc) {
+  // The path parameters arrive percent-decoded; the service refuses any outside the id alphabet
+  // (400) before a lookup, and answers every kind of absence with one 404 body.
+  http.Get(R"(/v1/records/([^/]+)/([^/]+))",
+           [svc](const httplib::Request& req, httplib::Response& res) {
+             Principal principal;
+             if (!Authenticated(svc, req, res, &principal)) return;
+             ApiResult<RecordView> out = svc->GetRecord(principal, req.matches[1], req.matches[2]);
+             if (!out.ok()) {
+               SendApiError(svc, req, res, out.error());
+               return;
+             }
+             OJson body = RecordViewJson(out.value());
+             body["time_ms"] = svc->NowMs();
+             Send(svc, req, res, 200, DumpJson(body));
+           });
+
+  http.Get("/v1/conflicts", [svc](const httplib::Request& req, httplib::Response& res) {
+    Principal principal;
+    if (!Authenticated(svc, req, res, &principal)) return;
+    uint64_t limit = 0;
+    if (req.has_param("limit") && !UintParam(req, "limit", 1, UINT32_MAX, &limit)) {
+      SendError(svc, req, res, 400, sync::kErrorMalformed, "limit: expected 1 or more");
+      return;
+    }
+    if (req.get_param_value_count("after") > 1) {
+      SendError(svc, req, res, 400, sync::kErrorMalformed, "after: given twice");
+      return;
+    }
+    ApiResult<ConflictPage> out =
+        svc->ListConflicts(principal, req.get_param_value("after"), static_cast<uint32_t>(limit));
+    if (!out.ok()) {
+      SendApiError(svc, req, res, out.error());
+      return;
+    }
+    OJson body = OJson::object();
+    OJson conflicts = OJson::array();
+    for (const sync::Conflict& c : out.value().conflicts) conflicts.push_back(ConflictJson(c));
+    body["conflicts"] = std::move(conflicts);
+    if (out.value().more) body["more"] = true;
+    body["time_ms"] = svc->NowMs();
+    Send(svc, req, res, 200, DumpJson(body));
+  });
+
+  http.Post(R"(/v1/conflicts/([^/]+)/resolve)", [svc](const httplib::Request& req,
+                                                      httplib::Response& res,
+                                                      const httplib::ContentReader& reader) {
+    std::string body;
+    if (!ReadBody(svc, req, res, reader, &body)) return;
+    Principal principal;
+    if (!Authenticated(svc, req, res, &principal)) return;
+    Result<sync::ResolveRequest> resolve =
+        sync::DecodeResolveRequest(body, RequestDecodeLimits(svc));
+    if (!resolve.ok()) {
+      SendError(svc, req, res, 400, sync::kErrorMalformed, resolve.status().message());
+      return;
+    }
+    ApiResult<ResolveOutcome> out = svc->ResolveConflict(principal, req.matches[1], resolve->value);
+    if (!out.ok()) {
+      SendApiError(svc, req, res, out.error());
+      return;
+    }
+    OJson answer = OJson::object();
+    answer["change_id"] = out.value().change_id;
+    const OJson view = RecordViewJson(out.value().record);  // items() must not outlive it
+    for (const auto& [key, value] : view.items()) answer[key] = value;
+    answer["time_ms"] = svc->NowMs();
+    Send(svc, req, res, 200, DumpJson(answer));
+  });
+
+  http.Get("/v1/audit", [svc](const httplib::Request& req, httplib::Response& res) {
+    Principal principal;
+    if (!Authenticated(svc, req, res, &principal)) return;
+    AuditFilter filter;
+    for (const char* name : {"record", "user", "after", "limit"}) {
+      if (req.get_param_value_count(name) > 1) {
+        SendError(svc, req, res, 400, sync::kErrorMalformed, std::string(name) + ": given twice");
+        return;
+      }
+    }
+    if (req.has_param("record")) {
+      // Subjects of admin actions (user/<login name>) are not wire ids: any UTF-8 is data here.
+      const std::string record = req.get_param_value("record");
+      const size_t slash = record.find('/');
+      if (!IsUtf8(record) || record.size() > 512 || slash == std::string::npos || slash == 0 ||
+          slash + 1 == record.size()) {
+        SendError(svc, req, res, 400, sync::kErrorMalformed,
+                  "record: expected COLLECTION/ID in UTF-8, at most 512 bytes");
+        return;
+      }
+      filter.collection = record.substr(0, slash);
+      filter.record_id = record.substr(slash + 1);
+    }
+    if (req.has_param("user")) {
+      filter.user = req.get_param_value("user");
+      if (filter.user.empty() || filter.user.size() > 200 || !IsUtf8(filter.user)) {
+        SendError(svc, req, res, 400, sync::kErrorMalformed,
+                  "user: expected 1 to 200 bytes of UTF-8");
+        return;
+      }
+    }
+    uint64_t after = 0, limit = 0;
+    if (req.has_param("after") && !UintParam(req, "after", 0, uint64_t{9999999999}, &after)) {
+      SendError(svc, req, res, 400, sync::kErrorMalformed, "after: expected a sequence number");
+      return;
+    }
+    if (req.has_param("limit") && !UintParam(req, "limit", 1, 1000, &limit)) {
+      SendError(svc, req, res, 400, sync::kErrorMalformed, "limit: expected 1 to 1000");
+      return;
+    }
+    filter.after_seq = after;
+    filter.limit = static_cast<size_t>(limit);
+    ApiResult<AuditPage> out = svc->ReadAudit(principal, filter);
+    if (!out.ok()) {
+      SendApiError(svc, req, res, out.error());
+      return;
+    }
+    OJson body = OJson::object();
+    OJson entries = OJson::array();
+    for (const AuditRow& row : out.value().rows) entries.push_back(AuditRowToJson(row));
+    body["entries"] = std::move(entries);
+    if (out.value().more) body["more"] = true;
+    body["time_ms"] = svc->NowMs();
+    Send(svc, req, res, 200, DumpJson(body));
+  });
 }
 
 }  // namespace
@@ -402,10 +573,20 @@ void HttpServer::Routes() {
     Send(svc, req, res, 200, sync::EncodePullResponse(out.value()));
   });
 
+  BackOfficeRoutes(http, svc);
+
   // The right path with the wrong method is 405, not cpp-httplib's 404 (§4).
   auto not_allowed = [svc](const httplib::Request& req, httplib::Response& res) {
     SendError(svc, req, res, 405, sync::kErrorMethodNotAllowed, req.method + " not allowed here");
   };
+  for (const char* path : {R"(/v1/records/([^/]+)/([^/]+))", "/v1/conflicts", "/v1/audit"}) {
+    http.Post(path, not_allowed);
+    http.Put(path, not_allowed);
+    http.Delete(path, not_allowed);
+  }
+  http.Get(R"(/v1/conflicts/([^/]+)/resolve)", not_allowed);
+  http.Put(R"(/v1/conflicts/([^/]+)/resolve)", not_allowed);
+  http.Delete(R"(/v1/conflicts/([^/]+)/resolve)", not_allowed);
   for (const char* path : {"/v1/login", "/v1/push", "/v1/refresh", "/v1/logout", "/v1/wipe-done"}) {
     http.Get(path, not_allowed);
     http.Put(path, not_allowed);

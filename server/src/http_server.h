@@ -9,6 +9,11 @@
 //   POST /v1/wipe-done  device id and wipe receipt (a revoked tablet erased itself)
 //   POST /v1/push       bearer
 //   GET  /v1/pull       bearer; ?cursor=&schema=&limit=&pending=
+//   back office (§13), bearer:
+//   GET  /v1/records/{collection}/{id}        one record, as the principal may see it
+//   GET  /v1/conflicts?after=&limit=          open conflicts in the principal's scope
+//   POST /v1/conflicts/{id}/resolve           {"value": ...}: resolve one, as a synced edit
+//   GET  /v1/audit?record=&user=&after=&limit= the tenant's audit trail (admins)
 //
 // Every response body is JSON with "time_ms"; every error is {"code","message","time_ms"}.
 // Handlers keep no state between requests (it is all in the Backend), so any number of server

@@ -9,6 +9,10 @@
 //   fieldsync-server admin --db sqlite:PATH reset-password TENANT USER
 //   fieldsync-server admin --db sqlite:PATH list-devices TENANT
 //   fieldsync-server admin --db sqlite:PATH revoke-device TENANT DEVICE
+//   fieldsync-server admin --db sqlite:PATH audit TENANT [--record COLLECTION/ID] [--user USER]
+//
+// `audit` prints the tenant's audit trail, oldest first, one JSON object per line (audit.h
+// AuditRowToJson), kept to one record and/or one acting user by the options.
 //
 // CONTRACT (like fieldsync-cli)
 //   add-user and reset-password read the password from FIELDSYNC_PASSWORD, never from the
@@ -34,6 +38,7 @@
 #include <vector>
 
 #include "admin.h"
+#include "audit.h"
 #include "backend.h"
 #include "http_server.h"
 #include "sync_service.h"
@@ -60,7 +65,9 @@ constexpr char kUsage[] =
     "       fieldsync-server admin --db sqlite:PATH list-devices TENANT\n"
     "                                (one JSON object per device)\n"
     "       fieldsync-server admin --db sqlite:PATH revoke-device TENANT DEVICE\n"
-    "                                (its tokens end; it erases its database at next contact)\n";
+    "                                (its tokens end; it erases its database at next contact)\n"
+    "       fieldsync-server admin --db sqlite:PATH audit TENANT [--record COLLECTION/ID]\n"
+    "                                [--user USER]   (one JSON object per line, oldest first)\n";
 
 std::string OneLine(std::string text) {
   for (char& c : text) {
@@ -137,15 +144,40 @@ int Serve(const std::string& db_url, const std::string& listen, const std::strin
   return Report(run);
 }
 
+// ---- admin audit ----
+// Prints the trail as JSON lines (audit.h AuditLine): escaped, so no stored id can forge a line.
+int Audit(Backend* backend, const std::string& tenant, const std::string& record,
+          const std::string& user) {
+  AuditFilter filter;
+  if (!record.empty()) {
+    const size_t slash = record.find('/');
+    if (slash == std::string::npos || slash == 0 || slash + 1 == record.size()) {
+      return Usage("--record expects COLLECTION/ID");
+    }
+    filter.collection = record.substr(0, slash);
+    filter.record_id = record.substr(slash + 1);
+  }
+  filter.user = user;
+  return Report(AdminReadAudit(backend, tenant, filter, [](const AuditRow& row) {
+    std::cout << AuditLine(row) << '\n';
+    return static_cast<bool>(std::cout);
+  }));
+}
+
 int Admin(const std::string& db_url, const std::vector<std::string>& args) {
   if (args.empty()) return Usage("admin needs a command");
   const std::string& command = args[0];
   std::vector<std::string> positional;
   std::vector<std::string> teams;
+  std::string audit_record, audit_user;  // audit's --record and --user
   for (size_t i = 1; i < args.size(); ++i) {
     if (args[i] == "--team") {
       if (i + 1 >= args.size()) return Usage("--team needs a value");
       teams.push_back(args[++i]);
+    } else if (command == "audit" && (args[i] == "--record" || args[i] == "--user")) {
+      if (i + 1 >= args.size() || args[i + 1].empty()) return Usage(args[i] + " needs a value");
+      (args[i] == "--record" ? audit_record : audit_user) = args[i + 1];
+      ++i;
     } else if (args[i].size() > 1 && args[i][0] == '-') {
       // Echo only the name: a typed --password=... must not reach a terminal or a log.
       return Usage("unknown option " + OneLine(args[i].substr(0, args[i].find('='))));
@@ -161,6 +193,7 @@ int Admin(const std::string& db_url, const std::vector<std::string>& args) {
   } else if (command == "reset-password" && need(2) && teams.empty()) {
   } else if (command == "list-devices" && need(1) && teams.empty()) {
   } else if (command == "revoke-device" && need(2) && teams.empty()) {
+  } else if (command == "audit" && need(1) && teams.empty()) {
   } else {
     return Usage("bad admin command or argument count");
   }
@@ -182,6 +215,7 @@ int Admin(const std::string& db_url, const std::vector<std::string>& args) {
     return std::cout ? kExitOk : Report(Status::IOError("cannot write to stdout"));
   }
   if (command == "revoke-device") return Report(AdminRevokeDevice(b, positional[0], positional[1]));
+  if (command == "audit") return Audit(b, positional[0], audit_record, audit_user);
   const char* password = std::getenv("FIELDSYNC_PASSWORD");
   if (password == nullptr || *password == '\0') {
     return Report(Status::InvalidArgument("set the password in FIELDSYNC_PASSWORD"));

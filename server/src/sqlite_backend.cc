@@ -11,6 +11,9 @@
 //   applied_changes  change id -> digest of every accepted change (idempotency, protocol §6)
 //   conflicts        open kReview conflicts per record and field
 //   feed             (tenant, seq) -> the change, its node and its scope keys (a JSON array)
+//   audit            (tenant, seq) -> who, when, what (backend.h AuditRow); append-only: triggers
+//                    refuse every UPDATE and DELETE, as a second line behind the interface,
+//                    which has no call for either
 #include "sqlite_backend.h"
 
 #include <openssl/crypto.h>
@@ -60,6 +63,18 @@ CREATE TABLE IF NOT EXISTS feed(
   tenant TEXT NOT NULL, seq INTEGER NOT NULL, collection TEXT NOT NULL, record_id TEXT NOT NULL,
   node TEXT NOT NULL, change TEXT NOT NULL, scope TEXT NOT NULL,
   PRIMARY KEY(tenant, seq)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS conflicts_by_id ON conflicts(tenant, conflict_id);
+CREATE TABLE IF NOT EXISTS audit(
+  tenant TEXT NOT NULL, seq INTEGER NOT NULL, at_ms INTEGER NOT NULL, user TEXT NOT NULL,
+  device TEXT NOT NULL, action TEXT NOT NULL, collection TEXT NOT NULL, record_id TEXT NOT NULL,
+  fields TEXT NOT NULL, change_id TEXT NOT NULL, detail TEXT NOT NULL,
+  PRIMARY KEY(tenant, seq)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS audit_by_record ON audit(tenant, collection, record_id, seq);
+CREATE INDEX IF NOT EXISTS audit_by_user ON audit(tenant, user, seq);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+  BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+  BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;
 
 -- ---- tokens and devices (issue #6) ----
 -- auth_tokens replaces `tokens`, which held one 30-day bearer token per login: those tokens die
@@ -741,7 +756,125 @@ class SqliteSession final : public BackendSession {
       Result<bool> row = s.Step();
       if (!row.ok()) return row.status();
       if (!*row) return out;
-      out.push_back(ConflictRow{s.Text(0), s.Text(1), s.Text(2)});
+      out.push_back(ConflictRow{s.Text(0), s.Text(1), s.Text(2), collection, record_id});
+    }
+  }
+
+  // ---- audit trail ----
+  Status AppendAudit(const std::string& tenant, std::vector<AuditRow>* rows) override {
+    if (rows->empty()) return Status::OK();
+    if (!in_txn_) return Status::Internal("AppendAudit outside a write transaction");
+    int64_t next = 0;
+    {
+      Stmt s(conn_.get(), "SELECT coalesce(max(seq), 0) + 1 FROM audit WHERE tenant = ?");
+      s.Bind(tenant);
+      Result<bool> row = s.Step();
+      if (!row.ok()) return row.status();
+      next = s.Int(0);
+    }
+    for (AuditRow& a : *rows) {
+      a.seq = static_cast<uint64_t>(next++);
+      FIELDSYNC_RETURN_IF_ERROR(
+          Stmt(conn_.get(),
+               "INSERT INTO audit(tenant, seq, at_ms, user, device, action, collection, "
+               "record_id, fields, change_id, detail) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+              .Bind(tenant)
+              .Bind(static_cast<int64_t>(a.seq))
+              .Bind(a.at_ms)
+              .Bind(a.user)
+              .Bind(a.device)
+              .Bind(a.action)
+              .Bind(a.collection)
+              .Bind(a.record_id)
+              .Bind(nlohmann::json(a.fields).dump(-1, ' ', false,
+                                                  nlohmann::json::error_handler_t::replace))
+              .Bind(a.change_id)
+              .Bind(a.detail_json)
+              .Run());
+    }
+    return Status::OK();
+  }
+  Result<std::vector<AuditRow>> ReadAudit(const std::string& tenant,
+                                          const AuditFilter& filter) override {
+    // One statement per filter, each served by its own index (audit_by_record, audit_by_user,
+    // the primary key); an "(? = '' OR ...)" form would leave the planner a full scan.
+    static constexpr char kColumns[] =
+        "SELECT seq, at_ms, user, device, action, collection, record_id, fields, change_id, "
+        "detail FROM audit ";
+    static const std::string kByRecordAndUser = std::string(kColumns) +
+                                                "WHERE tenant = ? AND collection = ? AND "
+                                                "record_id = ? AND user = ? AND seq > ? "
+                                                "ORDER BY seq LIMIT ?";
+    static const std::string kByRecord = std::string(kColumns) +
+                                         "WHERE tenant = ? AND collection = ? AND record_id = ? "
+                                         "AND seq > ? ORDER BY seq LIMIT ?";
+    static const std::string kByUser = std::string(kColumns) +
+                                       "WHERE tenant = ? AND user = ? AND seq > ? "
+                                       "ORDER BY seq LIMIT ?";
+    static const std::string kAll =
+        std::string(kColumns) + "WHERE tenant = ? AND seq > ? ORDER BY seq LIMIT ?";
+    const bool by_record = !filter.collection.empty() || !filter.record_id.empty();
+    const bool by_user = !filter.user.empty();
+    const std::string& sql = by_record && by_user ? kByRecordAndUser
+                             : by_record          ? kByRecord
+                             : by_user            ? kByUser
+                                                  : kAll;
+    Stmt s(conn_.get(), sql.c_str());  // static strings: cached by address like literals
+    s.Bind(tenant);
+    if (by_record) s.Bind(filter.collection).Bind(filter.record_id);
+    if (by_user) s.Bind(filter.user);
+    s.Bind(static_cast<int64_t>(filter.after_seq)).Bind(static_cast<int64_t>(filter.limit));
+    std::vector<AuditRow> out;
+    for (;;) {
+      Result<bool> row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      AuditRow a;
+      a.seq = static_cast<uint64_t>(s.Int(0));
+      a.at_ms = s.Int(1);
+      a.user = s.Text(2);
+      a.device = s.Text(3);
+      a.action = s.Text(4);
+      a.collection = s.Text(5);
+      a.record_id = s.Text(6);
+      nlohmann::json fields = nlohmann::json::parse(s.Text(7), nullptr, false);
+      if (fields.is_array()) {
+        for (const auto& f : fields) {
+          if (f.is_string()) a.fields.push_back(f.get<std::string>());
+        }
+      }
+      a.change_id = s.Text(8);
+      a.detail_json = s.Text(9);
+      out.push_back(std::move(a));
+    }
+  }
+
+  // ---- back office: conflicts by id ----
+  Result<std::optional<ConflictRow>> FindConflict(const std::string& tenant,
+                                                  const std::string& conflict_id) override {
+    Stmt s(conn_.get(),
+           "SELECT field, conflict_id, heads, collection, record_id FROM conflicts "
+           "WHERE tenant = ? AND conflict_id = ?");
+    s.Bind(tenant).Bind(conflict_id);
+    Result<bool> row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::optional<ConflictRow>();
+    return std::optional<ConflictRow>(
+        ConflictRow{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4)});
+  }
+  Result<std::vector<ConflictRow>> ListConflicts(const std::string& tenant,
+                                                 const std::string& after_id,
+                                                 size_t limit) override {
+    Stmt s(conn_.get(),
+           "SELECT field, conflict_id, heads, collection, record_id FROM conflicts "
+           "WHERE tenant = ? AND conflict_id > ? ORDER BY conflict_id LIMIT ?");
+    s.Bind(tenant).Bind(after_id).Bind(static_cast<int64_t>(limit));
+    std::vector<ConflictRow> out;
+    for (;;) {
+      Result<bool> row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      out.push_back(ConflictRow{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4)});
     }
   }
 

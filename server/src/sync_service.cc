@@ -3,12 +3,14 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include <algorithm>
 #include <chrono>
 #include <map>
 #include <set>
 
+#include "audit.h"
 #include "fieldsync/field_check.h"
 
 namespace fieldsync::server {
@@ -224,7 +226,34 @@ sync::PushResult Refused(const std::string& id, const char* code, std::string re
   return r;
 }
 
+// A login event's audit row: the user and device as sent (the user exists in the tenant), one
+// non-secret detail. Never the password, the token or the device's name.
+AuditRow LoginAudit(int64_t now, const sync::LoginRequest& request, const char* action,
+                    const char* detail_key, const std::string& detail_value) {
+  AuditRow row;
+  row.at_ms = now;
+  row.user = request.user;
+  row.device = request.device.id;
+  row.action = action;
+  row.detail_json = nlohmann::json({{detail_key, detail_value}})
+                        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return row;
+}
+
 }  // namespace
+
+// A refused login of an existing user, in a transaction of its own (a refusal stores nothing
+// else). Best effort: the answer stays the refusal even if the row cannot be written, because a
+// 5xx would refund the attempt to the login rate limiter and let a busy database buy guesses.
+void SyncService::AuditLoginRefusal(BackendSession* db, const std::string& tenant,
+                                    const sync::LoginRequest& request, const char* action,
+                                    const char* reason) const {
+  std::vector<AuditRow> audit = {LoginAudit(NowMs(), request, action, "reason", reason)};
+  Status s = db->BeginWrite();
+  if (s.ok()) s = db->AppendAudit(tenant, &audit);
+  if (s.ok()) s = db->Commit();
+  if (!s.ok()) (void)db->Rollback();
+}
 
 std::vector<std::string> PrincipalKeys(const Principal& p) {
   std::vector<std::string> keys;
@@ -263,6 +292,10 @@ ApiResult<sync::LoginResponse> SyncService::Login(const sync::LoginRequest& requ
   // One message for an unknown user and a wrong password, so the answer reveals neither.
   const ApiError wrong =
       Err(401, sync::kErrorUnauthenticated, "用户名或密码错误 (wrong user or password)");
+  // The server's own edits carry this node; a device under it would never receive them.
+  if (request.device.id == kServerNode) {
+    return Err(400, sync::kErrorMalformed, "device.id: reserved for the server's own edits");
+  }
   Result<std::unique_ptr<BackendSession>> opened = backend_->OpenSession();
   if (!opened.ok()) return BackendError(opened.status());
   BackendSession* db = opened->get();
@@ -275,11 +308,20 @@ ApiResult<sync::LoginResponse> SyncService::Login(const sync::LoginRequest& requ
   }
   Result<UserRow> user = db->GetUser(*tenant, request.user);
   if (!user.ok()) return BackendError(user.status());
-  if (!VerifyPassword(request.password, user->password_hash)) return wrong;
-  if (user->disabled) return Err(403, sync::kErrorForbidden, "用户已停用 (user disabled)");
+  if (!VerifyPassword(request.password, user->password_hash)) {
+    AuditLoginRefusal(db, *tenant, request, kAuditLoginFailed, "wrong_password");
+    return wrong;
+  }
+  if (user->disabled) {
+    AuditLoginRefusal(db, *tenant, request, kAuditLoginRefused, "user_disabled");
+    return Err(403, sync::kErrorForbidden, "用户已停用 (user disabled)");
+  }
 
   Result<DeviceRow> device = db->GetDevice(*tenant, request.device.id);
-  if (device.ok() && device->revoked) return DeviceRevoked(db, *tenant, request.device.id);
+  if (device.ok() && device->revoked) {
+    AuditLoginRefusal(db, *tenant, request, kAuditLoginRefused, "device_revoked");
+    return DeviceRevoked(db, *tenant, request.device.id);
+  }
   if (!device.ok() && !device.status().IsNotFound()) return BackendError(device.status());
 
   const int64_t now = NowMs();
@@ -294,6 +336,11 @@ ApiResult<sync::LoginResponse> SyncService::Login(const sync::LoginRequest& requ
   // included (TOKENS).
   if (s.ok()) s = db->EndDeviceTokens(*tenant, request.device.id, "", now, kEndedRelogin);
   if (s.ok()) s = db->PurgeDeviceTokens(*tenant, request.device.id, now - kExpiredRetentionMs);
+  if (s.ok()) {
+    std::vector<AuditRow> audit = {
+        LoginAudit(now, request, kAuditLogin, "platform", request.device.platform)};
+    s = db->AppendAudit(*tenant, &audit);
+  }
   if (!s.ok()) return BackendError(s);
   sync::LoginResponse response;
   const std::string family = NewToken();
@@ -420,6 +467,16 @@ ApiResult<sync::LoginResponse> SyncService::Refresh(const sync::RefreshRequest& 
       // A replay of a spent refresh token: someone holds a copy, or an answer was lost. End the
       // whole family; the password is the way back (TOKENS).
       s = db->EndDeviceTokens(token->tenant, token->device, token->family, now, kEndedReused);
+      if (s.ok()) {
+        AuditRow row;
+        row.at_ms = now;
+        row.user = token->user;
+        row.device = token->device;
+        row.action = kAuditTokenReused;
+        row.detail_json = R"({"reason":"reused"})";
+        std::vector<AuditRow> audit = {std::move(row)};
+        s = db->AppendAudit(token->tenant, &audit);
+      }
       if (s.ok()) s = db->Commit();
       if (!s.ok()) return BackendError(s);
       return TokenEnded(kEndedReused);
@@ -483,10 +540,28 @@ ApiResult<Ack> SyncService::WipeDone(const sync::WipeDoneRequest& request) const
         CRYPTO_memcmp(expected->data(), request.receipt.data(), expected->size()) != 0) {
       continue;
     }
+    Status s = db->BeginWrite();
+    if (!s.ok()) return BackendError(s);
+    WriteGuard guard(db);
     Result<DeviceRow> device = db->GetDevice(tenant, request.device);
     if (!device.ok()) return BackendError(device.status());
     if (!device->revoked) return refused;
-    Status s = db->MarkDeviceWiped(tenant, request.device, NowMs());
+    if (device->wiped_ms != 0) return Ack{};  // a repeat: the first report stands
+    const int64_t now = NowMs();
+    s = db->MarkDeviceWiped(tenant, request.device, now);
+    if (s.ok()) {
+      AuditRow row;
+      row.at_ms = now;
+      row.user = device->user;
+      row.device = request.device;
+      row.action = kAuditDeviceWiped;
+      row.collection = kAuditSubjectDevice;
+      row.record_id = request.device;
+      row.detail_json = "{}";
+      std::vector<AuditRow> audit = {std::move(row)};
+      s = db->AppendAudit(tenant, &audit);
+    }
+    if (s.ok()) s = db->Commit();
     if (!s.ok()) return BackendError(s);
     return Ack{};
   }
@@ -530,14 +605,29 @@ ApiResult<sync::PushResponse> SyncService::ApplyPush(const Principal& principal,
   Status s = db->BeginWrite();
   if (!s.ok()) return BackendError(s);
   WriteGuard guard(db);
+  std::vector<FeedEntry> feed;
+  ApiResult<sync::PushResponse> response =
+      ApplyChanges(db, principal, request.changes, /*action=*/nullptr, "{}", &feed);
+  if (!response.ok()) return response;
+  // The device's last sync, in the push's own transaction, before the feed that must stay the
+  // last step (§7.3). No pending count: the pull reports it.
+  s = db->NoteDeviceSync(principal.tenant, principal.device, NowMs(), std::nullopt);
+  if (!s.ok()) return BackendError(s);
+  ApiResult<bool> committed = CommitChanges(db, principal, &feed);
+  if (!committed.ok()) return committed.error();
+  return response;
+}
 
+ApiResult<sync::PushResponse> SyncService::ApplyChanges(
+    BackendSession* db, const Principal& principal, const std::vector<sync::Change>& changes,
+    const char* action, const std::string& detail_json, std::vector<FeedEntry>* feed) const {
   const std::vector<std::string> my_keys = PrincipalKeys(principal);
   ScopeMemo scope(db, principal.tenant);
   const int64_t now = NowMs();
   sync::PushResponse response;
-  std::vector<FeedEntry> feed;
+  std::vector<AuditRow> audit;
 
-  for (const sync::Change& pushed : request.changes) {
+  for (const sync::Change& pushed : changes) {
     sync::Change change = pushed;
     change.author = principal.user;
     const std::string& id = change.change_id;
@@ -700,7 +790,8 @@ ApiResult<sync::PushResponse> SyncService::ApplyPush(const Principal& principal,
     if (w.ok()) {
       std::vector<ConflictRow> conflicts;
       for (const sync::Conflict& c : sync::Conflicts(*def, change.record_id, next)) {
-        conflicts.push_back(ConflictRow{c.field, c.id, ConflictHeadsJson(c)});
+        conflicts.push_back(
+            ConflictRow{c.field, c.id, ConflictHeadsJson(c), change.collection, change.record_id});
       }
       // The stored conflicts are those of the state before this change: when it had none and
       // has none now there is nothing to replace (the common case, and a DELETE saved).
@@ -718,20 +809,39 @@ ApiResult<sync::PushResponse> SyncService::ApplyPush(const Principal& principal,
     entry.node = change.version.node;
     entry.change_json = sync::EncodeChange(change);
     entry.scope_keys = std::move(keys);
-    feed.push_back(std::move(entry));
+    feed->push_back(std::move(entry));
+    // Who, when, from which device, what: field names only, never their values (audit.h).
+    AuditRow audited;
+    audited.at_ms = now;
+    audited.user = principal.user;
+    audited.device = principal.device;
+    audited.action = action != nullptr                        ? action
+                     : change.op == sync::Change::Op::kDelete ? kAuditDelete
+                                                              : kAuditUpsert;
+    audited.collection = change.collection;
+    audited.record_id = change.record_id;
+    for (const auto& [name, write] : change.fields) audited.fields.push_back(name);
+    audited.change_id = id;
+    audited.detail_json = detail_json;
+    audit.push_back(std::move(audited));
     response.results.push_back(sync::PushResult{id, sync::PushStatus::kApplied, "", ""});
   }
 
-  // The device's last sync, in the push's own transaction (no pending count: the pull reports it).
-  s = db->NoteDeviceSync(principal.tenant, principal.device, now, std::nullopt);
+  // Before the feed, which stays the last step (§7.3): the audit rows commit with the changes.
+  Status s = db->AppendAudit(principal.tenant, &audit);
   if (!s.ok()) return BackendError(s);
+  return response;
+}
+
+ApiResult<bool> SyncService::CommitChanges(BackendSession* db, const Principal& principal,
+                                           std::vector<FeedEntry>* feed) const {
   // The last step before COMMIT: the feed lock, the sequences, the entries (§7.3).
-  s = db->AppendFeed(principal.tenant, &feed);
+  Status s = db->AppendFeed(principal.tenant, feed);
   if (!s.ok()) return BackendError(s);
   if (options_.before_commit_for_test) options_.before_commit_for_test();
   s = db->Commit();
   if (!s.ok()) return BackendError(s);
-  return response;
+  return true;
 }
 
 ApiResult<sync::PullResponse> SyncService::Pull(const Principal& principal,
@@ -832,6 +942,310 @@ ApiResult<sync::PullResponse> SyncService::Pull(const Principal& principal,
   response.next_cursor = std::move(*minted);
   (void)db->Commit();
   return response;
+}
+
+// ---- back office (§13): records and conflicts by id, resolutions, the audit trail ----
+
+namespace {
+
+// One body each for every reason a record or conflict is not shown (missing, deleted, another
+// tenant, outside the scope, a hidden field), so the answer never confirms that an id exists.
+ApiError NoRecord() { return Err(404, sync::kErrorNotFound, "记录不存在 (no such record)"); }
+ApiError NoConflict() {
+  return Err(404, sync::kErrorNotFound, "冲突不存在或已解决 (no such open conflict)");
+}
+
+// Whether the principal may see a stored record: a customer by its own scope keys, any other
+// record by its customer's current keys, as a push into the record would be judged.
+Result<bool> MaySee(BackendSession* db, ScopeMemo* scope, const Principal& p,
+                    const std::vector<std::string>& my_keys, const std::string& collection,
+                    const std::string& record_id, const RecordRow& row) {
+  if (p.role == sync::Role::kAdmin || p.role == sync::Role::kServer) return true;
+  std::string owner = row.owner;
+  const std::string customer = collection == kCustomers ? record_id : row.customer;
+  if (collection != kCustomers) {
+    Result<std::optional<RecordRow>> c = db->GetRecord(p.tenant, kCustomers, customer);
+    if (!c.ok()) return c.status();
+    if (c->has_value()) owner = (*c)->owner;
+  }
+  Result<std::vector<std::string>> keys = scope->CustomerKeys(owner, customer);
+  if (!keys.ok()) return keys.status();
+  return Visible(p, my_keys, *keys);
+}
+
+bool Hidden(const CollectionDef& def, const std::string& field, bool sees_confidential) {
+  if (sees_confidential) return false;
+  const FieldDef* f = def.Field(field);
+  return f != nullptr && f->sensitivity == Sensitivity::kConfidential;
+}
+
+// The stored heads of a conflict row ([{"v","h","n","a"}], ConflictHeadsJson) as merge.h values.
+Result<std::vector<sync::RegisterValue>> HeadsFromJson(const std::string& text) {
+  const nlohmann::json heads = nlohmann::json::parse(text, nullptr, false);
+  if (!heads.is_array()) return Status::Internal("stored conflict heads are not an array");
+  std::vector<sync::RegisterValue> out;
+  for (const nlohmann::json& h : heads) {
+    if (!h.is_object() || !h.contains("h") || !h["h"].is_number_unsigned() || !h.contains("n") ||
+        !h["n"].is_string()) {
+      return Status::Internal("stored conflict head is malformed");
+    }
+    sync::RegisterValue v;
+    v.value = h.value("v", nlohmann::json());
+    v.version = sync::Version{Hlc(h["h"].get<uint64_t>()), h["n"].get<std::string>()};
+    if (h.contains("a") && h["a"].is_string()) v.author = h["a"].get<std::string>();
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+Result<sync::RecordState> ParseState(const RecordRow& row) {
+  Result<sync::RecordState> state =
+      sync::RecordStateFromJson(nlohmann::json::parse(row.state_json, nullptr, false));
+  if (!state.ok()) return state.status().WithContext("stored record state");
+  return state;
+}
+
+// A random v4 UUID, the form of every change id a tablet makes.
+Result<std::string> NewChangeId() {
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof b) != 1) return Status::Internal("RAND_bytes failed");
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+  static const char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) id += '-';
+    id += kHex[b[i] >> 4];
+    id += kHex[b[i] & 15];
+  }
+  return id;
+}
+
+// The highest HLC of any version the record holds. The server's edit takes a later one, so its
+// version (HLC, kServerNode) is new to the record even if two resolutions land in one millisecond.
+uint64_t MaxHlc(const sync::RecordState& state) {
+  uint64_t max = 0;
+  auto see = [&](const sync::Version& v) { max = std::max(max, v.hlc.packed()); };
+  for (const auto& [name, reg] : state.registers) see(reg.version);
+  for (const auto& [name, review] : state.reviews) {
+    for (const auto& [version, value] : review.versions) see(version);
+  }
+  for (const auto& [name, set] : state.sets) {
+    for (const auto& [element, tags] : set.adds) {
+      for (const sync::Version& v : tags) see(v);
+    }
+    for (const auto& [element, v] : set.removed) see(v);
+  }
+  if (state.deleted) see(*state.deleted);
+  if (state.recreated) see(*state.recreated);
+  return max;
+}
+
+}  // namespace
+
+RecordView SyncService::View(const CollectionDef& def, const Principal& principal,
+                             const std::string& record_id, const nlohmann::json& materialized,
+                             const sync::RecordState& state) const {
+  const bool sees = SeesConfidential(principal);
+  RecordView view;
+  view.collection = def.name;
+  view.id = record_id;
+  view.record = materialized.is_object() ? materialized : nlohmann::json::object();
+  for (const FieldDef& f : def.fields) {
+    if (Hidden(def, f.name, sees)) view.record.erase(f.name);
+  }
+  for (sync::Conflict& c : sync::Conflicts(def, record_id, state)) {
+    if (!Hidden(def, c.field, sees)) view.conflicts.push_back(std::move(c));
+  }
+  return view;
+}
+
+ApiResult<RecordView> SyncService::GetRecord(const Principal& principal,
+                                             const std::string& collection,
+                                             const std::string& record_id) const {
+  if (!sync::IsValidWireName(collection)) {
+    return Err(400, sync::kErrorMalformed, "collection: expected [a-z][a-z0-9_]*, 1 to 64 bytes");
+  }
+  if (!sync::IsValidWireId(record_id)) {
+    return Err(400, sync::kErrorMalformed,
+               "id: expected 1 to 128 characters of A-Z a-z 0-9 - _ . :");
+  }
+  const CollectionDef* def = schema_.Collection(collection);
+  if (def == nullptr) return NoRecord();
+  Result<std::unique_ptr<BackendSession>> opened = backend_->OpenSession();
+  if (!opened.ok()) return BackendError(opened.status());
+  BackendSession* db = opened->get();
+  Status s = db->BeginRead();
+  if (!s.ok()) return BackendError(s);
+  WriteGuard guard(db);
+
+  Result<std::optional<RecordRow>> row = db->GetRecord(principal.tenant, collection, record_id);
+  if (!row.ok()) return BackendError(row.status());
+  if (!row->has_value() || !(*row)->materialized_json) return NoRecord();
+  ScopeMemo scope(db, principal.tenant);
+  Result<bool> visible =
+      MaySee(db, &scope, principal, PrincipalKeys(principal), collection, record_id, **row);
+  if (!visible.ok()) return BackendError(visible.status());
+  if (!*visible) return NoRecord();
+  Result<sync::RecordState> state = ParseState(**row);
+  if (!state.ok()) return BackendError(state.status());
+  return View(*def, principal, record_id,
+              nlohmann::json::parse(*(*row)->materialized_json, nullptr, false), *state);
+}
+
+ApiResult<ConflictPage> SyncService::ListConflicts(const Principal& principal,
+                                                   const std::string& after_id,
+                                                   uint32_t limit) const {
+  if (!after_id.empty() && !sync::IsValidWireId(after_id)) {
+    return Err(400, sync::kErrorMalformed, "after: expected a conflict id");
+  }
+  const size_t page = limit == 0 ? 100 : std::min(limit, options_.limits.max_batch_changes);
+  Result<std::unique_ptr<BackendSession>> opened = backend_->OpenSession();
+  if (!opened.ok()) return BackendError(opened.status());
+  BackendSession* db = opened->get();
+  Status s = db->BeginRead();
+  if (!s.ok()) return BackendError(s);
+  WriteGuard guard(db);
+
+  const std::vector<std::string> my_keys = PrincipalKeys(principal);
+  const bool sees = SeesConfidential(principal);
+  ScopeMemo scope(db, principal.tenant);
+  ConflictPage out;
+  std::string after = after_id;
+  for (;;) {
+    // Read past the conflicts this principal may not see until a page (and one more) is full.
+    Result<std::vector<ConflictRow>> rows = db->ListConflicts(principal.tenant, after, page + 1);
+    if (!rows.ok()) return BackendError(rows.status());
+    for (const ConflictRow& c : *rows) {
+      after = c.conflict_id;
+      const CollectionDef* def = schema_.Collection(c.collection);
+      if (def == nullptr || Hidden(*def, c.field, sees)) continue;
+      Result<std::optional<RecordRow>> row =
+          db->GetRecord(principal.tenant, c.collection, c.record_id);
+      if (!row.ok()) return BackendError(row.status());
+      if (!row->has_value()) continue;
+      Result<bool> visible =
+          MaySee(db, &scope, principal, my_keys, c.collection, c.record_id, **row);
+      if (!visible.ok()) return BackendError(visible.status());
+      if (!*visible) continue;
+      if (out.conflicts.size() == page) {
+        out.more = true;
+        return out;
+      }
+      Result<std::vector<sync::RegisterValue>> heads = HeadsFromJson(c.heads_json);
+      if (!heads.ok()) return BackendError(heads.status());
+      out.conflicts.push_back(
+          sync::Conflict{c.collection, c.record_id, c.field, std::move(*heads), c.conflict_id});
+    }
+    if (rows->size() < page + 1) return out;
+  }
+}
+
+ApiResult<ResolveOutcome> SyncService::ResolveConflict(const Principal& principal,
+                                                       const std::string& conflict_id,
+                                                       const nlohmann::json& value) const {
+  if (!sync::IsValidWireId(conflict_id)) {
+    return Err(400, sync::kErrorMalformed, "id: expected a conflict id");
+  }
+  Result<std::unique_ptr<BackendSession>> opened = backend_->OpenSession();
+  if (!opened.ok()) return BackendError(opened.status());
+  BackendSession* db = opened->get();
+  // One write transaction from the lookup to the commit: no head can arrive between reading the
+  // heads and replacing them.
+  Status s = db->BeginWrite();
+  if (!s.ok()) return BackendError(s);
+  WriteGuard guard(db);
+
+  Result<std::optional<ConflictRow>> found = db->FindConflict(principal.tenant, conflict_id);
+  if (!found.ok()) return BackendError(found.status());
+  if (!found->has_value()) return NoConflict();
+  const ConflictRow& c = **found;
+  const CollectionDef* def = schema_.Collection(c.collection);
+  if (def == nullptr || Hidden(*def, c.field, SeesConfidential(principal))) return NoConflict();
+  Result<std::optional<RecordRow>> row = db->GetRecord(principal.tenant, c.collection, c.record_id);
+  if (!row.ok()) return BackendError(row.status());
+  if (!row->has_value()) return NoConflict();
+  ScopeMemo scope(db, principal.tenant);
+  Result<bool> visible =
+      MaySee(db, &scope, principal, PrincipalKeys(principal), c.collection, c.record_id, **row);
+  if (!visible.ok()) return BackendError(visible.status());
+  if (!*visible) return NoConflict();
+  Result<sync::RecordState> state = ParseState(**row);
+  if (!state.ok()) return BackendError(state.status());
+
+  // The heads as the merge library sees them now (the conflicts table is a copy of this).
+  std::optional<sync::Conflict> open;
+  for (sync::Conflict& k : sync::Conflicts(*def, c.record_id, *state)) {
+    if (k.id == conflict_id) open = std::move(k);
+  }
+  if (!open) return NoConflict();
+
+  // The tablet's resolution (tools/cli resolve, replicator Freeze): a write of the field whose
+  // review base names every head, so Merge replaces them all with it.
+  Result<std::string> change_id = NewChangeId();
+  if (!change_id.ok()) return BackendError(change_id.status());
+  sync::Change change;
+  change.change_id = *change_id;
+  change.collection = c.collection;
+  change.record_id = c.record_id;
+  change.version.hlc =
+      Hlc(std::max(Hlc::FromParts(static_cast<uint64_t>(NowMs()), 0).packed(), MaxHlc(*state) + 1));
+  change.version.node = kServerNode;
+  change.schema_version = schema_.version();
+  sync::FieldWrite& write = change.fields[c.field];
+  write.value = value;
+  for (const sync::RegisterValue& head : open->heads) write.base.push_back(head.version);
+
+  std::vector<FeedEntry> feed;
+  const std::string detail = nlohmann::json({{"conflict", conflict_id}})
+                                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  ApiResult<sync::PushResponse> applied =
+      ApplyChanges(db, principal, {change}, kAuditResolve, detail, &feed);
+  if (!applied.ok()) return applied.error();
+  const sync::PushResult& result = applied.value().results.at(0);
+  if (result.status != sync::PushStatus::kApplied) {
+    if (result.code == sync::kRefusedForbidden) {
+      return Err(403, sync::kErrorForbidden, result.reason);
+    }
+    return Err(400, sync::kErrorInvalid, result.reason);
+  }
+
+  Result<std::optional<RecordRow>> after =
+      db->GetRecord(principal.tenant, c.collection, c.record_id);
+  if (!after.ok()) return BackendError(after.status());
+  if (!after->has_value() || !(*after)->materialized_json) {
+    return Err(500, sync::kErrorInternal, "the resolved record vanished");
+  }
+  Result<sync::RecordState> next = ParseState(**after);
+  if (!next.ok()) return BackendError(next.status());
+  ResolveOutcome outcome;
+  outcome.change_id = change.change_id;
+  outcome.record = View(*def, principal, c.record_id,
+                        nlohmann::json::parse(*(*after)->materialized_json, nullptr, false), *next);
+  ApiResult<bool> committed = CommitChanges(db, principal, &feed);
+  if (!committed.ok()) return committed.error();
+  return outcome;
+}
+
+ApiResult<AuditPage> SyncService::ReadAudit(const Principal& principal, AuditFilter filter) const {
+  if (principal.role != sync::Role::kAdmin) {
+    return Err(403, sync::kErrorForbidden, "audit: 仅限管理员 (admins only)");
+  }
+  const size_t page = filter.limit == 0 ? 100 : std::min<size_t>(filter.limit, 1000);
+  filter.limit = page + 1;
+  Result<std::unique_ptr<BackendSession>> opened = backend_->OpenSession();
+  if (!opened.ok()) return BackendError(opened.status());
+  BackendSession* db = opened->get();
+  Status s = db->BeginRead();
+  if (!s.ok()) return BackendError(s);
+  WriteGuard guard(db);
+  Result<std::vector<AuditRow>> rows = db->ReadAudit(principal.tenant, filter);
+  if (!rows.ok()) return BackendError(rows.status());
+  AuditPage out;
+  out.more = rows->size() > page;
+  if (out.more) rows->resize(page);
+  out.rows = std::move(*rows);
+  return out;
 }
 
 }  // namespace fieldsync::server

@@ -8,6 +8,9 @@
 //   ApplyPush     judges and merges a batch of changes in ONE backend transaction (§3.4, §6).
 //   Pull          the principal's visible feed entries after a cursor, one page (§3.5, §7).
 //   NoteSync      records a device's last sync and its reported outbox count.
+//   Back office   one record by id, the open conflicts, a conflict's resolution, the audit trail
+//                 (§13). A record or conflict that is missing, in another tenant or outside the
+//                 principal's scope gets one and the same 404, so an id never confirms anything.
 //
 // TOKENS (protocol §3.3, §3.6-§3.8). A login mints two random 32-byte secrets for its device: an
 // access token (the bearer of every request; ServiceOptions::token_lifetime_s, 15 minutes) and a
@@ -31,6 +34,10 @@
 // token_expired (refresh); revoked device 403 device_revoked. Expired rows are purged a day
 // after they expire, at the device's next login or refresh.
 //
+// AUDIT (docs/security.md §8.4). Every accepted change, resolution and login writes an audit row
+// (audit.h) in the same transaction as what it records: a change that is committed is audited,
+// and an audit row never describes a change that was rolled back.
+//
 // PARTIAL REPLICATION (§10). A customer's `owner_rep` is a user id (the creator's, until a change
 // sets it). Its *scope keys* are  u:<owner>,  m:<team> for each team of the owner, and
 // s:<team> for each team the customer is shared with (customer_shares, set by an admin).
@@ -44,9 +51,9 @@
 // stores the keys its record had when it was written, and a pull filters on them.
 //
 // ORDER OF A PUSH TRANSACTION. BEGIN (write) → per change: idempotency, Authorize, scope, Merge,
-// store record, conflicts and digest → AppendFeed (the feed lock, backend.h) → COMMIT. Taking the
-// feed lock last keeps it held for as short a time as possible while still making sequences
-// visible in sequence order; the pull's watermark logic depends on that (§7.3).
+// store record, conflicts and digest → audit rows → AppendFeed (the feed lock, backend.h) → COMMIT.
+// Taking the feed lock last keeps it held for as short a time as possible while still making
+// sequences visible in sequence order; the pull's watermark logic depends on that (§7.3).
 //
 // Thread safety: SyncService is safe for concurrent use; it holds no mutable state (everything is
 // in the Backend), which is what lets several server processes share one database.
@@ -105,6 +112,35 @@ struct Principal {
   int64_t pending = -1;      // the device's last reported outbox count; -1: none
 };
 
+// ---- back office (§13) ----
+// The node id of the server's own edits (conflict resolutions). Never a device: Login refuses it,
+// so no tablet skips these changes as its own echo.
+inline constexpr char kServerNode[] = "fieldsync-server";
+
+// A record as a principal may see it: confidential fields removed for roles that may not read
+// them, and its open conflicts (those on hidden fields left out).
+struct RecordView {
+  std::string collection;
+  std::string id;
+  nlohmann::json record;  // the materialized record, without "id"
+  std::vector<sync::Conflict> conflicts;
+};
+
+struct ConflictPage {
+  std::vector<sync::Conflict> conflicts;  // by id
+  bool more = false;                      // more after the last one: ask again with after=its id
+};
+
+struct ResolveOutcome {
+  std::string change_id;  // the resolution's change, as it appears in the feed and the audit
+  RecordView record;      // the record after the resolution
+};
+
+struct AuditPage {
+  std::vector<AuditRow> rows;  // oldest first
+  bool more = false;           // more after the last one: ask again with after=its seq
+};
+
 struct ServiceOptions {
   sync::Limits limits;
   int64_t token_lifetime_s = 15 * 60;    // the access token's (login's "token"); see TOKENS
@@ -145,6 +181,26 @@ class SyncService {
   // OK when the database answers.
   Status Health() const;
 
+  // ---- back office (§13) ----
+  // 400 malformed for a collection name or id no record can have; 404 not_found (one body) when
+  // the record is missing, deleted, in another tenant or outside the principal's scope.
+  ApiResult<RecordView> GetRecord(const Principal& principal, const std::string& collection,
+                                  const std::string& record_id) const;
+  // The open conflicts the principal may see with an id above `after_id` (empty: from the
+  // start), at most `limit` (0: 100; capped at max_batch_changes).
+  ApiResult<ConflictPage> ListConflicts(const Principal& principal, const std::string& after_id,
+                                        uint32_t limit) const;
+  // Sets the conflicted field to `value` as an edit whose base names every head (merge.h): the
+  // same resolution a tablet makes, merged, stored, fed and audited like a pushed change, under
+  // the server's node (kServerNode) and the principal as author. 404 (one body) for a conflict
+  // that is unknown, already closed, superseded by a newer head (its id changed), in another
+  // tenant or outside the scope; 400 invalid or 403 forbidden when the change would be refused.
+  ApiResult<ResolveOutcome> ResolveConflict(const Principal& principal,
+                                            const std::string& conflict_id,
+                                            const nlohmann::json& value) const;
+  // Admins only (403 otherwise): the tenant's audit rows matching `filter`, limit capped at 1000.
+  ApiResult<AuditPage> ReadAudit(const Principal& principal, AuditFilter filter) const;
+
   const sync::Limits& limits() const { return options_.limits; }
   // Whether the principal's role reads (and so may write) confidential fields.
   bool SeesConfidential(const Principal& principal) const;
@@ -159,6 +215,24 @@ class SyncService {
   // 403 device_revoked with the erase order and the device's wipe receipt.
   ApiError DeviceRevoked(BackendSession* db, const std::string& tenant,
                          const std::string& device) const;
+  // The per-change judgement of a push, inside the caller's write transaction: every change is
+  // applied or refused, accepted ones are audited as `action` (nullptr: change.upsert or
+  // change.delete by their op) with `detail_json`, and their feed entries are added to `feed` for
+  // the caller's AppendFeed. An ApiError means the transaction must be rolled back.
+  ApiResult<sync::PushResponse> ApplyChanges(BackendSession* db, const Principal& principal,
+                                             const std::vector<sync::Change>& changes,
+                                             const char* action, const std::string& detail_json,
+                                             std::vector<FeedEntry>* feed) const;
+  // AppendFeed and COMMIT: the end of every transaction that accepted changes.
+  ApiResult<bool> CommitChanges(BackendSession* db, const Principal& principal,
+                                std::vector<FeedEntry>* feed) const;
+  void AuditLoginRefusal(BackendSession* db, const std::string& tenant,
+                         const sync::LoginRequest& request, const char* action,
+                         const char* reason) const;
+  // Builds a RecordView of a stored, visible record for the principal.
+  RecordView View(const CollectionDef& def, const Principal& principal,
+                  const std::string& record_id, const nlohmann::json& materialized,
+                  const sync::RecordState& state) const;
 
   Backend* backend_;
   const Schema schema_;

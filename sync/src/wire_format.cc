@@ -1111,4 +1111,27 @@ Result<std::string> Gunzip(std::string_view data, size_t max_output) {
   return out;
 }
 
+// ---- back office ----------------------------------------------------------------------------
+
+std::string EncodeResolveRequest(const ResolveRequest& request) {
+  ojson out = ojson::object();
+  out["value"] = ojson::parse(request.value.dump(-1, ' ', false, json::error_handler_t::replace));
+  return Dump(out);
+}
+
+Result<ResolveRequest> DecodeResolveRequest(std::string_view text, const DecodeLimits& limits) {
+  return Decode<ResolveRequest>(text, limits, [&](const json& j, ResolveRequest* out) -> Status {
+    ObjectReader r(j, "");
+    FIELDSYNC_RETURN_IF_ERROR(r.Open());
+    const json* value = nullptr;
+    FIELDSYNC_RETURN_IF_ERROR(r.Required("value", &value));
+    out->value = *value;
+    return r.Finish(/*strict=*/true);
+  });
+}
+
+bool IsValidWireId(std::string_view id) { return IsValidId(id, kMaxIdBytes); }
+
+bool IsValidWireName(std::string_view name) { return IsValidName(name); }
+
 }  // namespace fieldsync::sync

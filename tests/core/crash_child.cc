@@ -1,9 +1,12 @@
 // tests/core/crash_child.cc: fieldsync_crash_child, the process tests/core/crash_test.cc kills.
 //
 // USAGE
-//   fieldsync_crash_child write DB wal|rollback [CACHE_KIB [MAX_TRANSACTIONS]]
+//   fieldsync_crash_child write DB wal|rollback [CACHE_KIB [MAX_TRANSACTIONS [KILL_AT]]]
 //     Opens DB (creating it if missing) with testing::TestKey(), creates its tables if missing
 //     and commits transactions until it is killed (or MAX_TRANSACTIONS are done, then exits 0).
+//     With KILL_AT > 0 it kills itself just before the KILL_AT-th I/O operation of its
+//     transactions, as passwd/rekey below do; done without it, it prints "done after K I/O
+//     operations" last.
 //     Transaction `seq` inserts rows seq*1000+j (200 of them in every 7th transaction, otherwise
 //     1-4 of up to 16 KB), updates one row of a recent transaction, deletes the rows of
 //     transaction seq-12 and records itself in
@@ -116,8 +119,22 @@ StoreOptions OptionsFor(const std::string& journal) {
   return options;
 }
 
+// ---- dying at the N-th I/O operation (write KILL_AT, create, passwd, rekey) ---------------
+
+int64_t g_kill_at = 0;  // 0: disarmed
+int64_t g_io_count = 0;
+
+void CountIo(const char* op, const char* file_kind) {
+  if (g_kill_at == 0) return;
+  if (++g_io_count == g_kill_at) {
+    std::printf("killed at I/O %" PRId64 ": %s %s\n", g_io_count, op, file_kind);
+    std::fflush(stdout);
+    raise(SIGKILL);
+  }
+}
+
 int RunWriter(const std::string& path, const std::string& journal, int cache_kib,
-              int64_t max_transactions) {
+              int64_t max_transactions, int64_t kill_at) {
   StoreOptions options = OptionsFor(journal);
   if (cache_kib > 0) options.cache_size_kib = cache_kib;
   const RawKeyProvider key = testing::TestKey();
@@ -140,6 +157,10 @@ int RunWriter(const std::string& path, const std::string& journal, int cache_kib
                      }),
        "read log");
 
+  if (kill_at > 0) {
+    vfs::SetIoHookForTesting(&CountIo);
+    g_kill_at = kill_at;
+  }
   for (int64_t done = 0; done != max_transactions; ++done) {
     ++seq;
     SplitMix rng{static_cast<uint64_t>(seq)};
@@ -184,22 +205,15 @@ int RunWriter(const std::string& path, const std::string& journal, int cache_kib
     std::printf("%" PRId64 " %s\n", seq, hex.c_str());
     std::fflush(stdout);
   }
+  if (kill_at > 0) {
+    g_kill_at = 0;
+    std::printf("done after %" PRId64 " I/O operations\n", g_io_count);
+    std::fflush(stdout);
+  }
   return 0;
 }
 
 // ---- key changes killed at the N-th I/O operation --------------------------------------------
-
-int64_t g_kill_at = 0;  // 0: disarmed
-int64_t g_io_count = 0;
-
-void CountIo(const char* op, const char* file_kind) {
-  if (g_kill_at == 0) return;
-  if (++g_io_count == g_kill_at) {
-    std::printf("killed at I/O %" PRId64 ": %s %s\n", g_io_count, op, file_kind);
-    std::fflush(stdout);
-    raise(SIGKILL);
-  }
-}
 
 // Env::Default() with every mutating call counted, so a rotation can also die around the rename
 // of the re-encrypted copy and the directory sync that follows.
@@ -297,7 +311,8 @@ int RunCreate(const std::string& path, int64_t kill_at, const std::string& journ
 
 int Usage() {
   std::fprintf(stderr,
-               "usage: fieldsync_crash_child write DB wal|rollback [CACHE_KIB [MAX_TRANSACTIONS]]\n"
+               "usage: fieldsync_crash_child write DB wal|rollback [CACHE_KIB [MAX_TRANSACTIONS "
+               "[KILL_AT]]]\n"
                "       fieldsync_crash_child create DB N wal|rollback\n"
                "       fieldsync_crash_child passwd|rekey DB N wal|rollback OLD_KEY NEW_KEY\n"
                "       (KEY: raw:SEED or pass:PASSPHRASE)\n");
@@ -305,10 +320,11 @@ int Usage() {
 }
 
 int Main(const std::vector<std::string>& args) {
-  if (args.size() >= 3 && args.size() <= 5 && args[0] == "write") {
+  if (args.size() >= 3 && args.size() <= 6 && args[0] == "write") {
     const int cache_kib = args.size() >= 4 ? std::atoi(args[3].c_str()) : 0;
-    const int64_t max_transactions = args.size() == 5 ? std::atoll(args[4].c_str()) : -1;
-    return RunWriter(args[1], args[2], cache_kib, max_transactions);
+    const int64_t max_transactions = args.size() >= 5 ? std::atoll(args[4].c_str()) : -1;
+    const int64_t kill_at = args.size() == 6 ? std::atoll(args[5].c_str()) : 0;
+    return RunWriter(args[1], args[2], cache_kib, max_transactions, kill_at);
   }
   if (args.size() == 4 && args[0] == "create") {
     const int64_t kill_at = std::atoll(args[2].c_str());

@@ -286,6 +286,55 @@ TEST_CASE("a WAL frame forged into a commit marker does not commit half a transa
   CHECK((total == 0 || total == 3));
 }
 
+TEST_CASE(
+    "a spilled WAL frame damaged before COMMIT makes the commit fail, never commits bytes it did "
+    "not write") {
+  // A transaction larger than the cache spills pages into the WAL and later rewrites some of them
+  // in place; at COMMIT, SQLite re-reads its frames from the first rewritten one to compute their
+  // checksums. A frame that no longer authenticates must fail that read: substituting bytes
+  // there would make SQLite checksum the substitute and turn a damaged frame into a valid one.
+  TempDir dir;
+  const std::string path = dir.File("rep.db");
+  StoreOptions options;
+  options.cache_size_kib = 16;
+  auto store = Store::Create(path, TestKey(), options);
+  REQUIRE_MESSAGE(store.ok(), store.status().ToString());
+  REQUIRE((*store)->Execute("CREATE TABLE t(id INTEGER PRIMARY KEY, payload TEXT)").ok());
+  REQUIRE((*store)->Execute("INSERT INTO t VALUES (0, 'kept')").ok());
+  REQUIRE((*store)->Execute("PRAGMA wal_checkpoint(TRUNCATE)").ok());
+
+  REQUIRE((*store)->Execute("BEGIN").ok());
+  for (int i = 1; i <= 60; ++i) {
+    REQUIRE((*store)
+                ->Execute("INSERT INTO t VALUES (?, ?)", {int64_t{i}, std::string(3000, 'a')})
+                .ok());
+  }
+  // Re-dirty every page once more, so spilled pages are written again, in place.
+  REQUIRE(
+      (*store)->Execute("UPDATE t SET payload = ? WHERE id > 0", {std::string(3000, 'b')}).ok());
+  const std::string wal = testing::ReadAll(path + "-wal");
+  const size_t frame = 24 + 4096;
+  REQUIRE(wal.size() >= 32 + 20 * frame);
+  // Flip a byte in the page image of every frame written so far.
+  for (size_t at = 32; at + frame <= wal.size(); at += frame) {
+    std::string byte = ReadAt(path + "-wal", static_cast<long>(at + 24 + 100), 1);
+    byte[0] = static_cast<char>(byte[0] ^ 0x5a);
+    WriteAt(path + "-wal", static_cast<long>(at + 24 + 100), byte);
+  }
+  const Status commit = (*store)->Execute("COMMIT");
+  CHECK_MESSAGE(!commit.ok(), "COMMIT succeeded over damaged frames");
+  (void)(*store)->Execute("ROLLBACK");
+  store->reset();
+
+  // The damaged transaction is gone; what was committed before it is intact and verifies.
+  auto reopened = Store::Open(path, TestKey(), options);
+  REQUIRE_MESSAGE(reopened.ok(), reopened.status().ToString());
+  CHECK(testing::CountRows(**reopened, "t") == 1);
+  Result<VerifyReport> report = (*reopened)->Verify();
+  REQUIRE_MESSAGE(report.ok(), report.status().ToString());
+  CHECK(report->integrity_errors.empty());
+}
+
 TEST_CASE("a main file cut at a page boundary under a live WAL is reported, not read as zeros") {
   TempDir dir;
   const std::string path = dir.File("rep.db");

@@ -502,6 +502,85 @@ TEST_CASE("HTTP timeout is Unavailable") {
   CHECK(r.status().message().find("127.0.0.1") != std::string::npos);
 }
 
+// A server on 127.0.0.1 that answers one connection with `reply`, byte for byte, and closes it:
+// for responses cpp-httplib would never send, such as one cut short.
+class RawReplyServer {
+ public:
+  explicit RawReplyServer(std::string reply) : reply_(std::move(reply)) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (fd_ < 0 || bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        listen(fd_, 1) != 0 || getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      return;
+    }
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] {
+      const int conn = accept(fd_, nullptr, nullptr);
+      if (conn < 0) return;
+      std::string request;
+      char buf[1024];
+      while (request.find("\r\n\r\n") == std::string::npos) {
+        const ssize_t n = read(conn, buf, sizeof(buf));
+        if (n <= 0) break;
+        request.append(buf, static_cast<size_t>(n));
+      }
+      (void)!write(conn, reply_.data(), reply_.size());
+      close(conn);
+    });
+  }
+  ~RawReplyServer() {
+    if (fd_ >= 0) shutdown(fd_, SHUT_RDWR);  // ends an accept() nobody connected to
+    if (thread_.joinable()) thread_.join();
+    if (fd_ >= 0) close(fd_);
+  }
+  RawReplyServer(const RawReplyServer&) = delete;
+  RawReplyServer& operator=(const RawReplyServer&) = delete;
+  std::string Url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  bool ok() const { return port_ > 0; }
+
+ private:
+  std::string reply_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+TEST_CASE("HTTP response cut inside its headers or its body is Unavailable, never a 200") {
+  const std::string headers = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n";
+  struct Case {
+    const char* what;
+    std::string reply;
+  };
+  for (const Case& c : {
+           Case{"cut after the status line", "HTTP/1.1 200 OK\r\n"},
+           Case{"cut after a header field", headers},
+           Case{"cut inside a header field", headers + "Content-Len"},
+           Case{"cut inside the body", headers + "Content-Length: 20\r\n\r\n{\"ok\":"},
+       }) {
+    INFO(std::string(c.what));
+    RawReplyServer server(c.reply);
+    REQUIRE(server.ok());
+    std::unique_ptr<HttpClient> client = NewCurlHttpClient(LocalOptions());
+    Result<HttpResponse> r = client->Send(Get(server.Url("/v1/pull")));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == StatusCode::kUnavailable);
+    CHECK(r.status().message().find("127.0.0.1") != std::string::npos);
+  }
+  // The control: the same server shape with a whole response is a response.
+  RawReplyServer whole(headers + "Content-Length: 2\r\n\r\n{}");
+  REQUIRE(whole.ok());
+  std::unique_ptr<HttpClient> client = NewCurlHttpClient(LocalOptions());
+  Result<HttpResponse> r = client->Send(Get(whole.Url("/v1/pull")));
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  CHECK(r->status == 200);
+  CHECK(r->body == "{}");
+}
+
 TEST_CASE("HTTP connection refused is Unavailable") {
   RefusingPort port;
   REQUIRE(port.port() > 0);

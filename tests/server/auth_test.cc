@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "audit.h"
 #include "http_server.h"
 #include "server_test_util.h"
 
@@ -70,6 +71,16 @@ struct AuthServer {
     return Client().Post("/v1/wipe-done",
                          sync::EncodeWipeDoneRequest(sync::WipeDoneRequest{device, receipt}),
                          "application/json");
+  }
+
+  // The audit rows of `action`, oldest first.
+  std::vector<AuditRow> Audited(const std::string& action) {
+    std::vector<AuditRow> rows;
+    REQUIRE(AdminReadAudit(world.backend.get(), kTenant, AuditFilter{}, [&](const AuditRow& row) {
+              if (row.action == action) rows.push_back(row);
+              return true;
+            }).ok());
+    return rows;
   }
 
   DeviceRow Device(const std::string& id) {
@@ -181,6 +192,11 @@ TEST_CASE("refresh rotates: a spent refresh token is refused and its replay ends
   CHECK(replay.message.find("twice") != std::string::npos);
   CheckError(server.Pull(second.token), 401, sync::kErrorTokenRevoked);
   CheckError(server.Refresh(second.refresh_token), 401, sync::kErrorTokenRevoked);
+  const std::vector<AuditRow> reused = server.Audited(kAuditTokenReused);
+  REQUIRE(reused.size() == 1);
+  CHECK(reused[0].user == "zhang");
+  CHECK(reused[0].device == "dev-zhang");
+  CHECK(reused[0].detail_json.find(login.refresh_token) == std::string::npos);
   // Not a revocation of the device: the password still opens a new session.
   const sync::LoginResponse again = server.Login("zhang", "dev-zhang");
   CheckOk(server.Pull(again.token));
@@ -308,6 +324,18 @@ TEST_CASE(
   server.now += kMinute;
   CheckOk(server.WipeDone("dev-zhang", pulled.wipe_receipt));  // a repeat keeps the first time
   CHECK(server.Device("dev-zhang").wiped_ms == reported_at);
+  // Audited: the revocation (by the admin command) and the first wipe report only.
+  const std::vector<AuditRow> revoked_rows = server.Audited(kAuditRevokeDevice);
+  REQUIRE(revoked_rows.size() == 1);
+  CHECK(revoked_rows[0].collection == kAuditSubjectDevice);
+  CHECK(revoked_rows[0].record_id == "dev-zhang");
+  CHECK(revoked_rows[0].detail_json == R"({"owner":"zhang"})");
+  const std::vector<AuditRow> wiped_rows = server.Audited(kAuditDeviceWiped);
+  REQUIRE(wiped_rows.size() == 1);
+  CHECK(wiped_rows[0].user == "zhang");
+  CHECK(wiped_rows[0].device == "dev-zhang");
+  CHECK(wiped_rows[0].at_ms == reported_at);
+  CHECK(server.Audited(kAuditLoginRefused).size() == 1);  // the password login on it
   CHECK(DeviceJson(server.Device("dev-zhang")).find("\"status\":\"wiped\"") != std::string::npos);
 }
 
@@ -390,6 +418,10 @@ TEST_CASE(
   CheckOk(server.Pull(tablet.token));  // the refusals above changed nothing
 
   REQUIRE(AdminResetPassword(server.world.backend.get(), kTenant, "zhang", fresh, fast).ok());
+  const std::vector<AuditRow> reset = server.Audited(kAuditResetPassword);
+  REQUIRE(reset.size() == 1);  // the refused resets above wrote none
+  CHECK(reset[0].record_id == "zhang");
+  CHECK(reset[0].detail_json.find(fresh) == std::string::npos);
   for (const sync::LoginResponse* session : {&tablet, &phone}) {
     const sync::ErrorBody e =
         CheckError(server.Pull(session->token), 401, sync::kErrorTokenRevoked);

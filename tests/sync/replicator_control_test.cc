@@ -188,7 +188,9 @@ TEST_CASE("Cancel during a multi-page pull keeps whole pages, the next round res
   Server server(/*max_batch_changes=*/2);
   fieldsync::testing::TempDir dir;
   Tablet a(dir, "zhang", server.url, 1);
-  Tablet b(dir, "zhang", server.url, 2);  // zhang's second tablet: sees his customers
+  ReplicatorOptions one_page = OptionsFor("zhang", server.url);
+  one_page.pull_changes_per_transaction = 1;        // each page in its own transaction
+  Tablet b(dir, "zhang", server.url, 2, one_page);  // zhang's second tablet: sees his customers
   std::vector<std::string> ids;
   for (int i = 0; i < 7; ++i) ids.push_back(PutCustomer(a.db.get(), "page", i));
   CHECK(a.Sync().changes_pushed == 7);

@@ -128,19 +128,25 @@ TEST_CASE("a push cut once heals within the round when retries are allowed") {
   CheckFeedOnce(server, 5);
 }
 
-TEST_CASE("a connection cut mid-pull: the page is dropped, the next round resumes at the cursor") {
+// Pulls 7 customers in pages of 2, applying `per_transaction` changes per local transaction, and
+// cuts the connection (every response, after its headers) once `applied` changes are in. The
+// applied batches stay whole, nothing of the cut batch lands, and the next round resumes at the
+// committed cursor.
+void CutMidPull(size_t per_transaction, int64_t applied) {
   Server server(/*max_batch_changes=*/2);
   CutProxy proxy(server.port);
   fieldsync::testing::TempDir dir;
   Tablet a(dir, "zhang", server.url, 1);
-  Tablet b(dir, "zhang", proxy.url(), 2);
+  ReplicatorOptions options = OptionsFor("zhang", proxy.url());
+  options.pull_changes_per_transaction = per_transaction;
+  Tablet b(dir, "zhang", proxy.url(), 2, options);
   std::vector<std::string> ids;
   for (int i = 0; i < 7; ++i) ids.push_back(PutCustomer(a.db.get(), "pull", i));
   CHECK(a.Sync().changes_pushed == 7);
 
   std::atomic<bool> armed{false};
   b.repl->SetProgressCallback([&](const SyncProgress& p) {
-    if (p.phase == SyncPhase::kPull && p.changes_pulled == 2 && !armed.exchange(true)) {
+    if (p.phase == SyncPhase::kPull && p.changes_pulled == applied && !armed.exchange(true)) {
       proxy.Arm(CutProxy::Direction::kResponse, 100, /*once=*/false, /*after_headers=*/true);
     }
   });
@@ -148,21 +154,31 @@ TEST_CASE("a connection cut mid-pull: the page is dropped, the next round resume
   Status s = b.repl->SyncOnce(&progress);
   CHECK(s.code() == StatusCode::kUnavailable);
   CHECK(proxy.cuts() >= 1);
-  CHECK(progress.changes_pulled == 2);
+  CHECK(progress.changes_pulled == applied);
   int present = 0;
   for (const std::string& id : ids) present += b.db->Get("customers", id).ok() ? 1 : 0;
-  CHECK(present == 2);  // the first page, whole; nothing of the cut one
+  CHECK(present == applied);  // the applied batch, whole; nothing of the cut one
   const std::string committed = b.Cursor();
   CHECK_FALSE(committed.empty());
 
   proxy.Disarm();
   b.repl->SetProgressCallback(nullptr);
   SyncProgress rest = b.Sync();
-  CHECK(rest.changes_pulled == 5);  // resumed at the committed cursor, not from the start
+  CHECK(rest.changes_pulled == 7 - applied);  // resumed at the committed cursor
   CHECK(b.Cursor() != committed);
   for (const std::string& id : ids) CHECK(b.Get("customers", id) == a.Get("customers", id));
   CHECK(b.PendingCount() == 0);
   CheckFeedOnce(server, 7);
+}
+
+TEST_CASE("a connection cut mid-pull: the page is dropped, the next round resumes at the cursor") {
+  CutMidPull(/*per_transaction=*/1, /*applied=*/2);
+}
+
+TEST_CASE(
+    "a connection cut mid-pull with several pages per transaction: the whole unapplied batch is "
+    "dropped, the next round resumes at the cursor") {
+  CutMidPull(/*per_transaction=*/4, /*applied=*/4);
 }
 
 }  // namespace

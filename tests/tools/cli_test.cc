@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "fieldsync/database.h"
+#include "fieldsync/http_client.h"
 #include "fieldsync/key_provider.h"
 #include "fieldsync/store.h"
 
@@ -1180,6 +1181,144 @@ TEST_CASE("sync, conflicts and resolve: two tablets converge through the real se
   }
   // The closed conflict can no longer be resolved.
   CheckFails(dir.Run({"resolve", b, conflict_id, "\"late\""}, kKeyHexEnv), 1, "not_found");
+}
+
+namespace {
+
+// One request to the server over libcurl (the back office has no tablet); the response body.
+Json Call(const std::string& method, const std::string& url, const std::string& token,
+          const Json& body, int expect_status = 200) {
+  fieldsync::HttpClientOptions options;
+  options.proxy = "";
+  std::unique_ptr<fieldsync::HttpClient> http = fieldsync::NewCurlHttpClient(options);
+  fieldsync::HttpRequest request;
+  request.method = method;
+  request.url = url;
+  if (!token.empty()) request.headers.Add("Authorization", "Bearer " + token);
+  if (method == "POST") {
+    request.headers.Add("Content-Type", "application/json");
+    request.body = body.dump();
+  }
+  auto response = http->Send(request);
+  REQUIRE_MESSAGE(response.ok(), response.status().ToString());
+  REQUIRE_MESSAGE(response->status == expect_status, response->body);
+  return Json::parse(response->body);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a conflict resolved in the back office closes on both tablets, and admin audit shows it") {
+  TempDir dir;
+  const std::string server_db = MakeServerDb(dir);
+  Admin(dir, server_db, {"add-user", "minghui", "boss", "admin"},
+        {{"FIELDSYNC_PASSWORD", kServerPassword}});
+  ServerProcess server(dir, server_db);
+  const std::string a = MakeRecordDb(dir, "zhang.db");
+  const std::string b = MakeRecordDb(dir, "li.db");
+  CHECK(Put(dir, a, "customers",
+            Json({{"id", kSharedCustomer},
+                  {"kind", "company"},
+                  {"name", "明辉贸易有限公司"},
+                  {"owner_rep", "zhang"}})
+                .dump()) == kSharedCustomer);
+  Sync(dir, a, "zhang", server.url());
+  Sync(dir, b, "li", server.url());
+  const std::string note_a = "张伟: 下周二拜访";
+  const std::string note_b = "李娜: 客户要新报价";
+  EditNotes(a, note_a);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EditNotes(b, note_b);
+  for (int round = 0; round < 2; ++round) {
+    Sync(dir, a, "zhang", server.url());
+    Sync(dir, b, "li", server.url());
+  }
+  const std::vector<Json> on_a = ConflictsOf(dir, a);
+  REQUIRE(on_a.size() == 1);
+
+  // The back office: an admin logs in from a browser, not a tablet, lists and resolves.
+  const Json login =
+      Call("POST", server.url() + "/v1/login", "",
+           {{"user", "boss"},
+            {"password", kServerPassword},
+            {"device", {{"name", "后台"}, {"platform", "web"}, {"id", "backoffice-1"}}}});
+  const std::string token = login.at("token");
+  const Json listed = Call("GET", server.url() + "/v1/conflicts", token, nullptr);
+  REQUIRE(listed.at("conflicts").size() == 1);
+  const std::string id = listed.at("conflicts")[0].at("id");
+  CHECK(id == on_a[0].at("id"));  // the same id on the server and on every tablet
+  const std::string merged = "后台合并: 周二拜访, 带新报价";
+  const Json resolved =
+      Call("POST", server.url() + "/v1/conflicts/" + id + "/resolve", token, {{"value", merged}});
+  CHECK(resolved.at("record").at("notes") == merged);
+  CHECK(resolved.at("conflicts").empty());
+
+  // Each tablet's next sync pulls the resolution, an edit like any other: closed everywhere.
+  Sync(dir, a, "zhang", server.url());
+  Sync(dir, b, "li", server.url());
+  for (const std::string& db : {a, b}) {
+    CAPTURE(db);
+    CHECK(ConflictsOf(dir, db).empty());
+    RunResult got = dir.Run({"get", db, "customers", kSharedCustomer}, kKeyHexEnv);
+    CheckSucceeds(got);
+    CHECK(ParseOneJsonLine(got.out).at("notes") == merged);
+  }
+  Call("POST", server.url() + "/v1/conflicts/" + id + "/resolve", token, {{"value", "again"}}, 404);
+
+  // The audit trail of the record, and of a user: JSON lines, oldest first, no values.
+  auto audit = [&](std::vector<std::string> args) {
+    std::vector<std::string> full = {"admin", "--db", "sqlite:" + server_db, "audit"};
+    full.insert(full.end(), args.begin(), args.end());
+    RunResult r = dir.RunProgram(kServer, full, {});
+    CheckSucceeds(r);
+    for (const std::string& value : {note_a, note_b, merged, std::string(kServerPassword)}) {
+      CHECK(r.out.find(value) == std::string::npos);
+    }
+    return JsonLines(r.out);
+  };
+  const std::vector<Json> trail =
+      audit({"minghui", "--record", std::string("customers/") + kSharedCustomer});
+  std::vector<std::string> who_did;
+  for (const Json& line : trail) {
+    who_did.push_back(line.at("user").get<std::string>() + " " +
+                      line.at("action").get<std::string>());
+    CHECK(line.at("collection") == "customers");
+    CHECK(line.at("record_id") == kSharedCustomer);
+    CHECK(line.at("time").get<std::string>().substr(0, 10) == TodayUtc());
+  }
+  CHECK(who_did == std::vector<std::string>{"cli admin.share_customer", "zhang change.upsert",
+                                            "zhang change.upsert", "li change.upsert",
+                                            "boss conflict.resolve"});
+  const Json& resolution = trail.back();
+  CHECK(resolution.at("device") == "backoffice-1");
+  CHECK(resolution.at("fields") == Json::array({"notes"}));
+  CHECK(resolution.at("detail").at("conflict") == id);
+  CHECK(resolution.at("change_id") == resolved.at("change_id"));
+  CHECK(trail[1].at("device") != trail[3].at("device"));  // each tablet's own node id
+
+  const std::vector<Json> boss = audit({"minghui", "--user", "boss"});
+  REQUIRE(boss.size() == 2);
+  CHECK(boss[0].at("action") == "login");
+  CHECK(boss[1].at("action") == "conflict.resolve");
+  CHECK(audit({"minghui", "--user", "li", "--record", std::string("customers/") + kSharedCustomer})
+            .size() == 1);
+  const std::vector<Json> account = audit({"minghui", "--record", "user/zhang"});
+  REQUIRE(account.size() == 1);
+  CHECK(account[0].at("action") == "admin.add_user");
+  CHECK(account[0].at("detail") == Json({{"role", "rep"}, {"teams", {"east1"}}}));
+  CHECK(audit({"minghui", "--user", "nobody"}).empty());
+
+  // Usage: a tenant is required, --record is COLLECTION/ID; an unknown tenant is not_found.
+  auto run = [&](std::vector<std::string> args) {
+    std::vector<std::string> full = {"admin", "--db", "sqlite:" + server_db, "audit"};
+    full.insert(full.end(), args.begin(), args.end());
+    return dir.RunProgram(kServer, full, {});
+  };
+  CheckFails(run({}), 2, "usage");
+  CheckFails(run({"minghui", "--record", "customers"}), 2, "usage");
+  CheckFails(run({"minghui", "--user"}), 2, "usage");
+  CheckFails(run({"minghui", "--team", "east1"}), 2, "usage");
+  CheckFails(run({"no-such-tenant"}), 1, "not_found");
 }
 
 TEST_CASE("sync takes credentials only from the environment and reports server failures") {

@@ -36,6 +36,14 @@ thread_local std::string t_last_error;
 // database hand SQLite the sealed page image and database writes store it as is: WAL images are
 // sealed as the database pages they become, so a checkpoint moves ciphertext.
 thread_local const KeyContext* t_checkpointing = nullptr;
+// The key context of the database whose WAL-index is being rebuilt on this thread: set while
+// the thread holds SQLite's WAL_RECOVER_LOCK exclusively, which only walIndexRecover() takes.
+// Only then may a whole-frame read that fails authentication read as the end of the log; any
+// other whole-frame read (walRewriteChecksums() re-reading the frames of the transaction being
+// committed) must fail, or SQLite would compute a valid checksum over substituted bytes and make
+// a damaged frame look committed.
+thread_local const KeyContext* t_recovering = nullptr;
+constexpr int kWalRecoverLockSlot = 2;  // WAL_RECOVER_LOCK in SQLite's wal.c
 std::atomic<IoHook> g_io_hook{nullptr};
 
 void SetError(std::string message) { t_last_error = std::move(message); }
@@ -291,7 +299,7 @@ int WalRead(EncFile* f, uint8_t* out, int amt, int64_t off) {
       // Sealed for a checkpoint's copy (MAC checked; the database page authenticates when read),
       // or decrypted for a reader.
       std::memcpy(out, image + in_page, static_cast<size_t>(n));
-    } else if (recovery_read) {
+    } else if (recovery_read && t_recovering == f->context.get()) {
       // Zeros make SQLite's frame checksum fail, so recovery ends the log here: a torn frame
       // after a crash. A tampered committed frame ends it here as well; that is logged.
       std::memset(out, 0, static_cast<size_t>(n));
@@ -537,8 +545,14 @@ int EncShmMap(sqlite3_file* file, int page, int size, int extend, void volatile*
   return real->pMethods->xShmMap(real, page, size, extend, out);
 }
 int EncShmLock(sqlite3_file* file, int offset, int n, int flags) {
-  sqlite3_file* real = AsEnc(file)->real;
-  return real->pMethods->xShmLock(real, offset, n, flags);
+  EncFile* f = AsEnc(file);
+  sqlite3_file* real = f->real;
+  const int rc = real->pMethods->xShmLock(real, offset, n, flags);
+  const bool covers_recover = offset <= kWalRecoverLockSlot && kWalRecoverLockSlot < offset + n;
+  if (rc == SQLITE_OK && covers_recover && (flags & SQLITE_SHM_EXCLUSIVE) != 0) {
+    t_recovering = (flags & SQLITE_SHM_LOCK) != 0 ? f->context.get() : nullptr;
+  }
+  return rc;
 }
 void EncShmBarrier(sqlite3_file* file) {
   sqlite3_file* real = AsEnc(file)->real;

@@ -90,6 +90,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "fieldsync/database.h"
 #include "fieldsync/http_client.h"
@@ -123,6 +124,10 @@ struct ReplicatorOptions {
   // Runs each round inside it (`round` is the whole round). The C API holds its handle's lock
   // for the round this way. Empty: the round runs directly.
   std::function<Status(const std::function<Status()>& round)> round_wrapper;
+  // Pulled pages are fetched until they hold this many changes, then applied in one local
+  // transaction with the cursor (a cut or Cancel loses only the unapplied batch, which the next
+  // round pulls again). Bigger batches mean fewer commits; 1 applies each page alone.
+  size_t pull_changes_per_transaction = 10000;
   // REMOTE WIPE: closes the Database and destroys it with its key (Database::Clear(db,
   // /*force=*/true)), after making sure no other thread uses it; the host's handle to it must be
   // gone afterwards (reset its unique_ptr). Called on the round's thread, outside round_wrapper,
@@ -234,6 +239,7 @@ class Replicator {
   Result<HttpResponse> SendWithRetries(Round& round, const HttpRequest& request);
   Status Push(Round& round);
   Status Pull(Round& round);
+  Status ApplyPulledPages(const std::vector<PullResponse>& pages);
   void Report(Round& round);
   // Waits delay_ms or until interrupted() (checked under wait_mu_).
   void Wait(int64_t delay_ms, const std::function<bool()>& interrupted);

@@ -266,6 +266,29 @@ struct ErrorBody {
 std::string EncodeErrorBody(const ErrorBody& error);
 Result<ErrorBody> DecodeErrorBody(std::string_view json, const DecodeLimits& limits = {});
 
+// ---- back office: POST /v1/conflicts/{id}/resolve (docs/protocol.md §13) -----------------------
+
+// The 400 code of the back-office endpoints for a well-formed request whose value the schema or
+// the merge rules refuse (the `invalid` refusal of a push, as a whole-request error).
+inline constexpr char kErrorInvalid[] = "invalid";  // 400
+
+// {"value": <any JSON>}: the conflicted field's new value (null clears it). Strict like every
+// request: "value" is required and no other member is allowed.
+struct ResolveRequest {
+  nlohmann::json value;
+};
+
+std::string EncodeResolveRequest(const ResolveRequest& request);
+Result<ResolveRequest> DecodeResolveRequest(std::string_view json, const DecodeLimits& limits = {});
+
+// Whether `id` is a change, record or node id as the wire carries them (§5.1): 1 to 128 bytes of
+// A-Z a-z 0-9 - _ . : (node ids: at most 64). Ids reach URLs, logs and SQL; nothing outside
+// this alphabet can name a stored record, so a path parameter outside it is malformed, not
+// missing.
+bool IsValidWireId(std::string_view id);
+// Whether `name` is a collection or field name as the wire carries them: [a-z][a-z0-9_]{0,63}.
+bool IsValidWireName(std::string_view name);
+
 // ---- cursor ----------------------------------------------------------------------------------
 
 // The server's position in its change feed. Clients treat the encoded form as an opaque string.
