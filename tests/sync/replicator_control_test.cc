@@ -107,8 +107,11 @@ TEST_CASE(
     CHECK(mean(by_attempt[n]) < 0.8 * static_cast<double>(ceilings[n]));
     CHECK(mean(by_attempt[n]) > 0.2 * static_cast<double>(ceilings[n]));
   }
-  // The waits grow: each attempt's average is above the one before (ceilings 100 ... 1000).
+  // The waits grow: where the ceiling doubles (100 ... 800), each attempt's average is above the
+  // one before, a gap of over 4 standard deviations of the difference with 30 draws. The step to
+  // the cap (800 -> 1000) is only 1.5 of them, so there the ceiling check above has to do.
   for (size_t n = 1; n < by_attempt.size(); ++n) {
+    if (ceilings[n] < 2 * ceilings[n - 1]) continue;
     CHECK(mean(by_attempt[n]) > mean(by_attempt[n - 1]));
   }
 }
